@@ -1,1 +1,176 @@
-fn main() {}
+//! eliza-server: flags and environment, tracing, store, HTTP server, graceful shutdown.
+
+mod config;
+mod limits;
+
+use actix_web::HttpServer;
+use clap::Parser;
+use config::{Cli, http_config_from_env};
+use eliza_domain::lifecycle::{AgentLifecycle, StatusRegistry};
+use eliza_domain::store::StoreInfo;
+use eliza_http::character_source::characters_from_body;
+use eliza_http::logs::LogBuffer;
+use eliza_http::{AppState, agent_ops, app};
+use eliza_store::{DieselStore, StoreOptions};
+use serde_json::json;
+use std::io::ErrorKind;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt};
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    // A missing .env is normal; a broken one is reported once tracing is up.
+    let dotenv = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let logs = LogBuffer::new(1000);
+    init_tracing(&cli.log_level, &logs);
+    if let Err(err) = dotenv
+        && !err.not_found()
+    {
+        tracing::warn!(%err, "could not read .env");
+    }
+    match actix_web::rt::System::new().block_on(serve(cli, logs, started)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("eliza-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(level: &str, logs: &LogBuffer) {
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = config::env_var("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(logs.layer());
+    if json {
+        registry.with(fmt::layer().json()).init();
+    } else {
+        registry.with(fmt::layer()).init();
+    }
+}
+
+async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String> {
+    let config = http_config_from_env()?;
+    std::fs::create_dir_all(&cli.data_dir).map_err(|err| {
+        format!(
+            "cannot create the data directory {}: {err}",
+            cli.data_dir.display()
+        )
+    })?;
+    let database_url = cli.database_url();
+    let store = DieselStore::connect(&database_url, StoreOptions::default())
+        .await
+        .map_err(|err| format!("cannot open the database: {err}"))?;
+    tracing::info!(backend = store.backend(), "database ready");
+    let agents: Arc<dyn AgentLifecycle> = Arc::new(StatusRegistry::default());
+    let state = AppState::new(Arc::new(store), agents.clone(), config, logs);
+    agent_ops::ensure_default_server(state.store.as_ref())
+        .await
+        .map_err(|err| format!("cannot prepare the database: {err}"))?;
+    start_characters(&state, &cli).await?;
+
+    let factory_state = state.clone();
+    let server = HttpServer::new(move || app(factory_state.clone()))
+        .shutdown_timeout(30)
+        .disable_signals()
+        .bind((cli.host.as_str(), cli.port))
+        .map_err(|err| bind_error(&cli, &err))?;
+    // The bound port, which differs from the flag with `--port 0`.
+    let port = server.addrs().first().map_or(cli.port, |addr| addr.port());
+    let server = server.run();
+    // Registered before the start-up line, so a signal sent as soon as it appears is handled.
+    let mut signals = ShutdownSignals::register()
+        .map_err(|err| format!("cannot install signal handlers: {err}"))?;
+    let url = format!("http://{}:{port}", display_host(&cli.host));
+    println!(
+        "eliza-server listening on {url} (started in {} ms)",
+        started.elapsed().as_millis()
+    );
+    tracing::info!(%url, "listening");
+
+    let handle = server.handle();
+    let shutdown = state.shutdown.clone();
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            () = shutdown.requested() => tracing::info!("shutdown requested over HTTP"),
+            signal = signals.recv() => tracing::info!(signal, "shutdown signal received"),
+        }
+        handle.stop(true).await;
+    });
+    server.await.map_err(|err| format!("server error: {err}"))?;
+    for id in agents.running() {
+        agents.stop(id).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `--character FILE…`: create or update each character, then start it.
+async fn start_characters(state: &AppState, cli: &Cli) -> Result<(), String> {
+    for path in &cli.characters {
+        let body = json!({"characterPath": path.display().to_string()});
+        let characters = characters_from_body(&body)
+            .await
+            .map_err(|err| format!("--character {}: {err}", path.display()))?;
+        for character in characters {
+            let name = character.name.clone();
+            let agent = agent_ops::upsert_and_start(state, character)
+                .await
+                .map_err(|err| format!("--character {}: {}", path.display(), err.message))?;
+            tracing::info!(agent = %name, id = %agent.id, "agent started from --character");
+        }
+    }
+    Ok(())
+}
+
+fn bind_error(cli: &Cli, err: &std::io::Error) -> String {
+    match err.kind() {
+        ErrorKind::AddrInUse => format!(
+            "port {} on {} is already in use; stop the other process or choose another port with --port or SERVER_PORT",
+            cli.port, cli.host
+        ),
+        ErrorKind::PermissionDenied => {
+            format!("not allowed to bind {}:{} ({err})", cli.host, cli.port)
+        }
+        _ => format!("cannot listen on {}:{}: {err}", cli.host, cli.port),
+    }
+}
+
+fn display_host(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// SIGINT and SIGTERM, registered eagerly.
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn register() -> std::io::Result<Self> {
+        Ok(ShutdownSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The name of the first signal that arrives.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}

@@ -215,7 +215,7 @@ fn validate(value: &Value, mode: Mode) -> Vec<Issue> {
         if mode == Mode::Partial && !required && field == Some(&Value::Null) {
             continue;
         }
-        check_field(key, field, &mut issues);
+        check_field(key, field, mode, &mut issues);
     }
     if mode == Mode::Full {
         let unknown: Vec<String> = object
@@ -235,7 +235,9 @@ fn validate(value: &Value, mode: Mode) -> Vec<Issue> {
     issues
 }
 
-fn check_field(key: &str, field: Option<&Value>, issues: &mut Vec<Issue>) {
+fn check_field(key: &str, field: Option<&Value>, mode: Mode, issues: &mut Vec<Issue>) {
+    // In a PATCH, `null` inside a merged map deletes that key.
+    let deletion = |v: &Value| mode == Mode::Partial && v.is_null();
     match key {
         "id" => match field {
             Some(Value::String(text)) if validate_uuid(text).is_none() => {
@@ -252,7 +254,7 @@ fn check_field(key: &str, field: Option<&Value>, issues: &mut Vec<Issue>) {
             other => issues.push(expected("name", "string", other)),
         },
         "username" | "system" | "modelProvider" => check_string(key, field, issues),
-        "templates" => check_record(key, field, issues, |v| v.is_string()),
+        "templates" => check_record(key, field, issues, |v| v.is_string() || deletion(v)),
         "bio" => {
             let valid = match field {
                 Some(Value::String(_)) => true,
@@ -272,9 +274,9 @@ fn check_field(key: &str, field: Option<&Value>, issues: &mut Vec<Issue>) {
                 issues.push(issue(path, "Invalid input"));
             }
         }),
-        "settings" => check_record(key, field, issues, |v| !v.is_null()),
+        "settings" => check_record(key, field, issues, |v| !v.is_null() || deletion(v)),
         "secrets" => check_record(key, field, issues, |v| {
-            v.is_string() || v.is_number() || v.is_boolean()
+            v.is_string() || v.is_number() || v.is_boolean() || deletion(v)
         }),
         "style" => check_style(field, issues),
         _ => {}
@@ -469,6 +471,9 @@ mod tests {
     #[test]
     fn partial_validation_checks_only_present_keys() {
         assert!(validate_partial(&json!({"system": "s", "whatever": 1})).is_ok());
+        assert!(
+            validate_partial(&json!({"settings": {"gone": null}, "secrets": {"K": null}})).is_ok()
+        );
         assert_eq!(
             validate_partial(&json!({"name": 3})).unwrap_err().message,
             "Character validation failed: name: Invalid input: expected string, received number"

@@ -1,1 +1,17 @@
+//! The actix-web adapter of eliza-rs: the elizaOS 1.7.2 HTTP API (routes, envelopes, auth, limits).
+//! Build the application with [`app`] from an [`AppState`].
 
+pub mod agent_ops;
+pub mod app;
+pub mod body;
+pub mod character_source;
+pub mod error;
+pub mod logs;
+pub mod metrics;
+pub mod middleware;
+pub mod rate_limit;
+pub mod routes;
+pub mod state;
+
+pub use app::app;
+pub use state::{AppState, CorsOrigins, HttpConfig, Shutdown};

@@ -1,0 +1,139 @@
+//! Command-line flags with the elizaOS environment variables as fallbacks.
+
+use clap::Parser;
+use eliza_domain::secrets::DEFAULT_SECRET_SALT;
+use eliza_http::{CorsOrigins, HttpConfig};
+use std::path::{Path, PathBuf};
+
+/// eliza-server: a drop-in replacement for the elizaOS 1.7.2 agent server.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "eliza-server", version, about)]
+pub struct Cli {
+    /// Port to listen on.
+    #[arg(long, env = "SERVER_PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Address to bind. Loopback by default; use 0.0.0.0 to accept remote clients.
+    #[arg(long, env = "SERVER_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Data directory (SQLite database, uploads).
+    #[arg(long, env = "ELIZA_DATA_DIR", default_value = "./.eliza")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: postgres://… or sqlite://path. Falls back to POSTGRES_URL, then SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// A character file to create or update, then start (repeatable).
+    #[arg(long = "character", value_name = "FILE")]
+    pub characters: Vec<PathBuf>,
+
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// Reads an environment variable, treating an empty value as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn env_flag(name: &str) -> Option<bool> {
+    env_var(name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+impl Cli {
+    /// The database URL: the flag or `DATABASE_URL`, else `POSTGRES_URL`, else SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .or_else(|| env_var("POSTGRES_URL"))
+            .unwrap_or_else(|| default_sqlite_url(&self.data_dir))
+    }
+}
+
+fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("eliza.db").display())
+}
+
+/// Parses Express-style sizes (`2mb`, `512kb`, `1048576`).
+pub fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim().to_ascii_lowercase();
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(text.len()),
+    );
+    let number: f64 = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "b" => 1.0,
+        "kb" => 1024.0,
+        "mb" => 1024.0 * 1024.0,
+        "gb" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * factor) as usize)
+}
+
+/// The HTTP settings from the environment (elizaOS names).
+pub fn http_config_from_env() -> Result<HttpConfig, String> {
+    let max_json_bytes = match env_var("EXPRESS_MAX_PAYLOAD") {
+        Some(size) => parse_size(&size)
+            .ok_or_else(|| format!("EXPRESS_MAX_PAYLOAD: cannot read size {size:?}"))?,
+        None => HttpConfig::default().max_json_bytes,
+    };
+    Ok(HttpConfig {
+        auth_token: env_var("ELIZA_SERVER_AUTH_TOKEN"),
+        cors_origins: env_var("CORS_ORIGIN")
+            .map(|origins| {
+                CorsOrigins::List(origins.split(',').map(|o| o.trim().to_owned()).collect())
+            })
+            .unwrap_or_default(),
+        max_json_bytes,
+        rate_limits: crate::limits::rate_limits_from_env()?,
+        data_isolation: env_flag("ENABLE_DATA_ISOLATION").unwrap_or(false),
+        app_version: env_var("APP_VERSION"),
+        env_dir: std::env::current_dir()
+            .map_err(|err| format!("cannot read the working directory: {err}"))?,
+        secret_salt: env_var("SECRET_SALT").unwrap_or_else(|| DEFAULT_SECRET_SALT.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_like_express() {
+        assert_eq!(parse_size("2mb"), Some(2 * 1024 * 1024));
+        assert_eq!(parse_size("512KB"), Some(512 * 1024));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
+    fn defaults_match_the_readme() {
+        let cli = Cli::parse_from(["eliza-server"]);
+        assert_eq!(cli.host, "127.0.0.1");
+        assert_eq!(cli.port, 3000);
+        assert!(cli.characters.is_empty());
+    }
+
+    #[test]
+    fn characters_repeat() {
+        let cli = Cli::parse_from([
+            "eliza-server",
+            "--character",
+            "a.json",
+            "--character",
+            "b.json",
+        ]);
+        assert_eq!(
+            cli.characters,
+            [PathBuf::from("a.json"), PathBuf::from("b.json")]
+        );
+    }
+}

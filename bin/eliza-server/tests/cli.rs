@@ -1,0 +1,234 @@
+//! The binary as a user runs it: start-up line, persistence across restarts, auth, busy port,
+//! `--character`, and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_eliza-server");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// Port 0: the server binds a free port and prints it, so parallel tests never collide.
+const ANY_PORT: u16 = 0;
+
+fn command(data_dir: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(BINARY);
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("POSTGRES_URL")
+        .env_remove("ELIZA_SERVER_AUTH_TOKEN")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+impl Server {
+    /// Starts the binary and waits for its one "listening on" line.
+    fn start(mut cmd: Command) -> Server {
+        let mut child = cmd.spawn().expect("spawn eliza-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read start-up line");
+        assert!(
+            line.contains("listening on http://127.0.0.1:"),
+            "start-up line: {line:?}"
+        );
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("url")
+            .to_owned();
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops through `POST /api/server/stop` and waits for a clean exit.
+    async fn stop(mut self, client: &reqwest::Client, key: Option<&str>) {
+        let mut req = client.post(self.url("/api/server/stop"));
+        if let Some(key) = key {
+            req = req.header("x-api-key", key);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 200);
+        let status = wait_for_exit(&mut self.child, Duration::from_secs(20));
+        assert!(status.success(), "exit status {status:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn json_of(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_agent_created_over_http_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let server = Server::start(command(dir.path(), ANY_PORT));
+    let (status, body) = json_of(
+        client
+            .post(server.url("/api/agents"))
+            .json(&json!({"agent": {"name": "Persisted", "bio": "b"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    server.stop(&client, None).await;
+    assert!(
+        dir.path().join("eliza.db").exists(),
+        "SQLite database in the data dir"
+    );
+
+    // A fresh client: the old one's pooled keep-alive connection went away with the first server.
+    let client = reqwest::Client::new();
+    let server = Server::start(command(dir.path(), ANY_PORT));
+    let (status, body) = json_of(
+        client
+            .get(server.url(&format!("/api/agents/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["name"], json!("Persisted"));
+    server.stop(&client, None).await;
+}
+
+#[tokio::test]
+async fn the_token_protects_api_but_not_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut cmd = command(dir.path(), ANY_PORT);
+    cmd.env("ELIZA_SERVER_AUTH_TOKEN", "tok");
+    let server = Server::start(cmd);
+    assert_eq!(
+        client
+            .get(server.url("/api/agents"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client
+            .get(server.url("/api/agents"))
+            .header("x-api-key", "tok")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop(&client, Some("tok")).await;
+}
+
+#[tokio::test]
+async fn a_busy_port_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let output = command(dir.path(), port).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "stderr: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn character_files_are_created_and_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("eliza.json");
+    std::fs::write(
+        &file,
+        json!({"name": "Eliza", "bio": ["from a file"]}).to_string(),
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut cmd = command(dir.path(), ANY_PORT);
+    cmd.arg("--character").arg(&file);
+    let server = Server::start(cmd);
+    let (_, body) = json_of(client.get(server.url("/api/agents")).send().await.unwrap()).await;
+    assert_eq!(body["data"]["agents"][0]["name"], json!("Eliza"));
+    assert_eq!(body["data"]["agents"][0]["status"], json!("active"));
+    server.stop(&client, None).await;
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"name": "x"}"#).unwrap();
+    let output = command(dir.path(), ANY_PORT)
+        .arg("--character")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("bio: Invalid input"));
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(command(dir.path(), ANY_PORT));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_for_exit(&mut server.child, Duration::from_secs(20));
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -1,0 +1,393 @@
+//! The server ("runtime") routes of API spec §2.6, unwrapped (family C) as in 1.7.2. They are
+//! mounted at `/api/server` (1.7.2) and again at `/api/runtime` (the path seed 004 documents).
+
+use super::health::{HealthVariant, health_report, iso_now};
+use crate::error::{ApiError, ApiResult};
+use crate::logs::{LEVELS, LogFilter, level_value};
+use crate::middleware::has_valid_api_key;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{self, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse, Scope};
+use chrono::{DateTime, SecondsFormat};
+use eliza_domain::messaging::MessageServer;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
+
+/// `since` defaults to one hour ago.
+const DEFAULT_WINDOW_MS: i64 = 60 * 60 * 1000;
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// Registers the routes under both prefixes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    for prefix in ["/server", "/runtime"] {
+        cfg.service(routes(prefix));
+    }
+}
+
+fn routes(prefix: &str) -> Scope {
+    web::scope(prefix)
+        .route("/ping", web::get().to(ping))
+        .route("/hello", web::get().to(hello))
+        .route("/status", web::get().to(status))
+        .route("/health", web::get().to(health))
+        .route("/stop", web::post().to(stop))
+        .route("/debug/servers", web::get().to(debug_servers))
+        .service(
+            web::resource("/logs")
+                .route(web::get().to(logs))
+                .route(web::post().to(logs))
+                .route(web::delete().to(clear_logs)),
+        )
+}
+
+async fn ping() -> HttpResponse {
+    HttpResponse::Ok()
+        .json(json!({"pong": true, "timestamp": chrono::Utc::now().timestamp_millis()}))
+}
+
+async fn hello() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"message": "Hello World!"}))
+}
+
+async fn status(state: web::Data<AppState>) -> HttpResponse {
+    let agent_count = state.agents.running().len();
+    HttpResponse::Ok()
+        .json(json!({"status": "ok", "agentCount": agent_count, "timestamp": iso_now()}))
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    health_report(&state, HealthVariant::Server)
+}
+
+/// Stops the server, but only for a local caller or one presenting the API key: without a token
+/// configured, `/api` is open and anyone could otherwise shut the server down.
+async fn stop(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    let local = is_local_caller(req.peer_addr(), req.headers());
+    let keyed = state
+        .config
+        .auth_token
+        .as_deref()
+        .is_some_and(|token| has_valid_api_key(req.headers(), token));
+    if !local && !keyed {
+        return Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "Stopping the server requires a local connection or the API key",
+        ));
+    }
+    tracing::warn!(peer = ?req.peer_addr(), "server stop requested over HTTP");
+    state.shutdown.request();
+    Ok(HttpResponse::Ok().json(json!({"message": "Server stopping..."})))
+}
+
+/// A loopback peer that relays nobody else. A reverse proxy on this host is a loopback peer too,
+/// so any forwarding header naming a non-loopback (or unparsable) address, or a `Forwarded`
+/// header, means a remote client. `X-Forwarded-For` is checked whatever `trust_forwarded_for`
+/// says: its first hop is client-controlled, so it can only ever take trust away here.
+fn is_local_caller(peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
+    let loopback = |hop: &str| {
+        let hop = hop.trim();
+        hop.parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|addr| addr.ip()))
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+    };
+    let relayed = ["x-forwarded-for", "x-real-ip"]
+        .into_iter()
+        .flat_map(|name| headers.get_all(name))
+        .any(|value| {
+            value
+                .to_str()
+                .map_or(true, |hops| !hops.split(',').all(loopback))
+        })
+        || headers.contains_key(header::FORWARDED);
+    peer.is_some_and(|peer| peer.ip().to_canonical().is_loopback()) && !relayed
+}
+
+/// The raw `/logs` query; every value is validated by [`LogsQuery::parse`].
+#[derive(Debug, Default, Deserialize)]
+struct LogsQuery {
+    since: Option<String>,
+    level: Option<String>,
+    #[serde(rename = "agentName")]
+    agent_name: Option<String>,
+    #[serde(rename = "agentId")]
+    agent_id: Option<String>,
+    limit: Option<String>,
+}
+
+/// A validated `/logs` query: the filter and the values echoed back (`"all"` when absent).
+#[derive(Debug, PartialEq)]
+struct LogsRequest {
+    filter: LogFilter,
+    requested_level: String,
+    agent_name: String,
+    agent_id: String,
+}
+
+fn invalid_query(message: String) -> ApiError {
+    ApiError::bad_request("INVALID_QUERY", message)
+}
+
+/// An absent or empty parameter counts as not given, as in 1.7.2 (`req.query.x || default`).
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl LogsQuery {
+    fn parse(&self, now_ms: i64) -> Result<LogsRequest, ApiError> {
+        let since = given(&self.since).map_or(Ok(now_ms - DEFAULT_WINDOW_MS), parse_since)?;
+        let requested_level = given(&self.level).unwrap_or("all").to_ascii_lowercase();
+        let level = match requested_level.as_str() {
+            "all" => None,
+            name => Some(level_value(name).ok_or_else(|| {
+                let names: Vec<&str> = LEVELS.iter().map(|(name, _)| *name).collect();
+                invalid_query(format!(
+                    "Invalid \"level\": expected all, {}",
+                    names.join(", ")
+                ))
+            })?),
+        };
+        let limit = given(&self.limit).map_or(Ok(DEFAULT_LIMIT), parse_limit)?;
+        let agent_name = given(&self.agent_name).unwrap_or("all").to_owned();
+        let agent_id = given(&self.agent_id).unwrap_or("all").to_owned();
+        let only = |value: &str| (value != "all").then(|| value.to_owned());
+        let filter = LogFilter {
+            since,
+            level,
+            agent_name: only(&agent_name),
+            agent_id: only(&agent_id),
+            limit,
+        };
+        Ok(LogsRequest {
+            filter,
+            requested_level,
+            agent_name,
+            agent_id,
+        })
+    }
+}
+
+/// Epoch milliseconds (as 1.7.2's `Number(since)`) or, as an extension, an ISO-8601 timestamp.
+fn parse_since(text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<f64>()
+        && ms.is_finite()
+    {
+        // Saturating float-to-int conversion; sub-millisecond digits are dropped.
+        return Ok(ms as i64);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp_millis())
+        .map_err(|_| {
+            invalid_query(format!(
+                "Invalid \"since\": expected epoch milliseconds or an ISO date, got {text:?}"
+            ))
+        })
+}
+
+/// A non-negative integer; 0 means the default (1.7.2's `Number(limit) || 100`); capped at 1000.
+fn parse_limit(text: &str) -> Result<usize, ApiError> {
+    match text.parse::<u64>() {
+        Ok(0) => Ok(DEFAULT_LIMIT),
+        Ok(n) => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+        Err(_) => Err(invalid_query(format!(
+            "Invalid \"limit\": expected a positive integer, got {text:?}"
+        ))),
+    }
+}
+
+/// `GET`/`POST /logs` (POST ignores its body, as in 1.7.2).
+async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiResult {
+    let request = query.parse(chrono::Utc::now().timestamp_millis())?;
+    let page = state.logs.query(&request.filter);
+    Ok(HttpResponse::Ok().json(json!({
+        "logs": page.logs,
+        "count": page.logs.len(),
+        "total": page.total,
+        "requestedLevel": request.requested_level,
+        "agentName": request.agent_name,
+        "agentId": request.agent_id,
+        "levels": LEVELS.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+    })))
+}
+
+async fn clear_logs(state: web::Data<AppState>) -> HttpResponse {
+    state.logs.clear();
+    HttpResponse::Ok().json(json!({"status": "success", "message": "Logs cleared successfully"}))
+}
+
+async fn debug_servers(state: web::Data<AppState>) -> ApiResult {
+    let servers = state.store.list_message_servers().await.map_err(|err| {
+        ApiError::from_store(err, "DB_ERROR", "Failed to retrieve message servers")
+    })?;
+    let servers: Vec<Value> = servers.iter().map(message_server_json).collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({"success": true, "count": servers.len(), "servers": servers})))
+}
+
+/// A message server in its 1.7.2 JSON shape (§1.7): ISO timestamps, null optionals omitted.
+pub fn message_server_json(server: &MessageServer) -> Value {
+    let mut json = json!({"id": server.id, "name": server.name, "sourceType": server.source_type});
+    if let Some(source_id) = &server.source_id {
+        json["sourceId"] = json!(source_id);
+    }
+    if let Some(metadata) = server.metadata.as_ref().filter(|m| !m.is_null()) {
+        json["metadata"] = metadata.clone();
+    }
+    json["createdAt"] = json!(
+        server
+            .created_at
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    );
+    json["updatedAt"] = json!(
+        server
+            .updated_at
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    );
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> LogsQuery {
+        let mut q = LogsQuery::default();
+        for (key, value) in pairs {
+            let value = Some((*value).to_owned());
+            match *key {
+                "since" => q.since = value,
+                "level" => q.level = value,
+                "agentName" => q.agent_name = value,
+                "agentId" => q.agent_id = value,
+                "limit" => q.limit = value,
+                _ => {}
+            }
+        }
+        q
+    }
+
+    #[test]
+    fn local_callers_are_loopback_peers_relaying_nobody() {
+        let local: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let remote: SocketAddr = "203.0.113.1:1".parse().unwrap();
+        let with = |name: &'static str, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::HeaderName::from_static(name),
+                header::HeaderValue::from_static(value),
+            );
+            headers
+        };
+        assert!(is_local_caller(Some(local), &HeaderMap::new()));
+        assert!(is_local_caller(
+            Some("[::1]:1".parse().unwrap()),
+            &HeaderMap::new()
+        ));
+        assert!(is_local_caller(
+            Some(local),
+            &with("x-forwarded-for", "127.0.0.1, ::1")
+        ));
+        assert!(!is_local_caller(Some(remote), &HeaderMap::new()));
+        assert!(!is_local_caller(None, &HeaderMap::new()));
+        assert!(!is_local_caller(
+            Some(local),
+            &with("x-forwarded-for", "127.0.0.1, 203.0.113.9")
+        ));
+        assert!(!is_local_caller(
+            Some(local),
+            &with("x-forwarded-for", "garbage")
+        ));
+        assert!(!is_local_caller(
+            Some(local),
+            &with("x-real-ip", "203.0.113.9")
+        ));
+        assert!(!is_local_caller(
+            Some(local),
+            &with("forwarded", "for=127.0.0.1")
+        ));
+        assert!(
+            !is_local_caller(Some(remote), &with("x-forwarded-for", "127.0.0.1")),
+            "spoofed hop"
+        );
+    }
+
+    #[test]
+    fn defaults_follow_1_7_2() {
+        let request = query(&[]).parse(10_000_000).unwrap();
+        assert_eq!(request.filter.since, 10_000_000 - DEFAULT_WINDOW_MS);
+        assert_eq!(request.filter.level, None);
+        assert_eq!(request.filter.limit, 100);
+        assert_eq!(
+            (
+                request.requested_level.as_str(),
+                request.agent_name.as_str(),
+                request.agent_id.as_str()
+            ),
+            ("all", "all", "all")
+        );
+        assert_eq!(request.filter.agent_name, None);
+        let empty = query(&[("since", ""), ("limit", ""), ("level", "")])
+            .parse(5)
+            .unwrap();
+        assert_eq!(
+            (empty.filter.since, empty.filter.limit, empty.filter.level),
+            (5 - DEFAULT_WINDOW_MS, 100, None)
+        );
+    }
+
+    #[test]
+    fn values_are_parsed_and_clamped() {
+        let request = query(&[
+            ("since", "1234"),
+            ("level", "WARN"),
+            ("agentName", "Eliza"),
+            ("limit", "5000"),
+        ])
+        .parse(0)
+        .unwrap();
+        assert_eq!(request.filter.since, 1234);
+        assert_eq!(request.filter.level, Some(40));
+        assert_eq!(request.requested_level, "warn");
+        assert_eq!(request.filter.agent_name.as_deref(), Some("Eliza"));
+        assert_eq!(request.filter.limit, 1000);
+        assert_eq!(query(&[("limit", "0")]).parse(0).unwrap().filter.limit, 100);
+        assert_eq!(
+            query(&[("since", "2024-01-01T00:00:00.000Z")])
+                .parse(0)
+                .unwrap()
+                .filter
+                .since,
+            1_704_067_200_000
+        );
+        assert_eq!(
+            query(&[("agentId", "all")])
+                .parse(0)
+                .unwrap()
+                .filter
+                .agent_id,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_values_are_400_invalid_query() {
+        for pairs in [
+            [("level", "loud")],
+            [("limit", "ten")],
+            [("limit", "-1")],
+            [("since", "yesterday")],
+            [("since", "NaN")],
+        ] {
+            let err = query(&pairs).parse(0).unwrap_err();
+            assert_eq!(
+                (err.status, err.code.as_str()),
+                (StatusCode::BAD_REQUEST, "INVALID_QUERY"),
+                "{pairs:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Shared application state and configuration, built once by the binary (or a test) and handed to [`crate::app`].
+
+use crate::logs::LogBuffer;
+use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimitConfig, RateLimiters};
+use eliza_domain::lifecycle::AgentLifecycle;
+use eliza_domain::secrets::{DEFAULT_SECRET_SALT, SecretCipher};
+use eliza_domain::store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// Which origins CORS answers for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CorsOrigins {
+    /// Reflect the request's `Origin` (1.7.2 default, `origin: true`).
+    #[default]
+    Reflect,
+    /// Only these origins (`CORS_ORIGIN`, comma-separated).
+    List(Vec<String>),
+}
+
+/// HTTP-layer settings (the binary fills them from flags and elizaOS environment variables).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `ELIZA_SERVER_AUTH_TOKEN`: required on `/api/*` (and `/metrics`) when set.
+    pub auth_token: Option<String>,
+    pub cors_origins: CorsOrigins,
+    /// `EXPRESS_MAX_PAYLOAD`, 2 MB by default.
+    pub max_json_bytes: usize,
+    pub rate_limits: RateLimitConfig,
+    /// `ENABLE_DATA_ISOLATION`.
+    pub data_isolation: bool,
+    /// `APP_VERSION`, reported by the health routes.
+    pub app_version: Option<String>,
+    /// Where the search for the nearest `.env` starts (`/api/system/env/local`).
+    pub env_dir: PathBuf,
+    /// `SECRET_SALT`.
+    pub secret_salt: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            auth_token: None,
+            cors_origins: CorsOrigins::Reflect,
+            max_json_bytes: 2 * 1024 * 1024,
+            rate_limits: RateLimitConfig::default(),
+            data_isolation: false,
+            app_version: None,
+            env_dir: PathBuf::from("."),
+            secret_salt: DEFAULT_SECRET_SALT.to_owned(),
+        }
+    }
+}
+
+/// Lets a route (`POST /api/server/stop`) ask the binary to shut down gracefully.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown(Arc<Notify>);
+
+impl Shutdown {
+    pub fn request(&self) {
+        self.0.notify_one();
+    }
+
+    /// Resolves once a shutdown was requested (also when it was requested before the call).
+    pub async fn requested(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub agents: Arc<dyn AgentLifecycle>,
+    pub config: Arc<HttpConfig>,
+    pub cipher: SecretCipher,
+    pub logs: LogBuffer,
+    pub metrics: Metrics,
+    pub limiters: RateLimiters,
+    pub shutdown: Shutdown,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        agents: Arc<dyn AgentLifecycle>,
+        config: HttpConfig,
+        logs: LogBuffer,
+    ) -> Self {
+        AppState {
+            store,
+            agents,
+            cipher: SecretCipher::new(&config.secret_salt),
+            limiters: RateLimiters::new(&config.rate_limits),
+            config: Arc::new(config),
+            logs,
+            metrics: Metrics::global(),
+            shutdown: Shutdown::default(),
+            started: Instant::now(),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `memories` and their `embeddings` (one little-endian f32 vector per memory); search is an exact cosine
+//! scan in Rust, as 1.7.2's pgvector query is (it has no ANN index either).
+
+use crate::codec::{
+    db_time, decode_vector, encode_vector, from_json, id_text, opt_db_time, opt_id_text, parse_id,
+    parse_opt_id, row_count, sql_count, to_json, utc, vector_dim,
+};
+use crate::conn::{DbConn, write_transaction};
+use crate::error::DbResult;
+use crate::queries::{insert_ignore, upsert};
+use crate::schema::{embeddings, memories};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory, cosine_similarity};
+use eliza_domain::{AgentId, EntityId, MemoryId, RoomId, StoreError, WorldId};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = memories)]
+pub(crate) struct MemoryRow {
+    id: String,
+    memory_type: String,
+    created_at: NaiveDateTime,
+    content: String,
+    entity_id: Option<String>,
+    agent_id: String,
+    room_id: Option<String>,
+    world_id: Option<String>,
+    is_unique: bool,
+    metadata: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = embeddings)]
+struct EmbeddingRow {
+    memory_id: String,
+    created_at: NaiveDateTime,
+    dim: i32,
+    vector: Vec<u8>,
+}
+
+impl EmbeddingRow {
+    fn new(memory: MemoryId, vector: &[f32], now: DateTime<Utc>) -> Result<Self, StoreError> {
+        Ok(EmbeddingRow {
+            memory_id: id_text(memory),
+            created_at: db_time(now),
+            dim: vector_dim(vector)?,
+            vector: encode_vector(vector),
+        })
+    }
+}
+
+impl TryFrom<&Memory> for MemoryRow {
+    type Error = StoreError;
+
+    fn try_from(memory: &Memory) -> Result<Self, StoreError> {
+        Ok(MemoryRow {
+            id: id_text(memory.id),
+            memory_type: memory.table.clone(),
+            created_at: db_time(memory.created_at),
+            content: to_json(&memory.content)?,
+            entity_id: opt_id_text(memory.entity_id),
+            agent_id: id_text(memory.agent_id),
+            room_id: opt_id_text(memory.room_id),
+            world_id: opt_id_text(memory.world_id),
+            is_unique: memory.unique,
+            metadata: to_json(&memory.metadata)?,
+        })
+    }
+}
+
+/// A memory row with its embedding's `(dim, vector)` when one was loaded.
+type Loaded = (MemoryRow, Option<(i32, Vec<u8>)>);
+
+fn to_memory((row, embedding): Loaded) -> Result<Memory, StoreError> {
+    Ok(Memory {
+        id: parse_id("memories.id", &row.id)?,
+        table: row.memory_type,
+        created_at: utc(row.created_at),
+        content: from_json("memories.content", &row.content)?,
+        entity_id: parse_opt_id("memories.entity_id", row.entity_id.as_deref())?,
+        agent_id: parse_id("memories.agent_id", &row.agent_id)?,
+        room_id: parse_opt_id("memories.room_id", row.room_id.as_deref())?,
+        world_id: parse_opt_id("memories.world_id", row.world_id.as_deref())?,
+        unique: row.is_unique,
+        metadata: from_json("memories.metadata", &row.metadata)?,
+        embedding: embedding
+            .map(|(dim, bytes)| decode_vector(dim, &bytes))
+            .transpose()?,
+    })
+}
+
+/// The filters listing and search share.
+struct Scope<'a> {
+    table: &'a str,
+    agent: Option<AgentId>,
+    room: Option<RoomId>,
+    world: Option<WorldId>,
+    entity: Option<EntityId>,
+}
+
+/// Applies a [`Scope`] to a boxed query over `memories` (alone or joined with `embeddings`).
+macro_rules! scoped {
+    ($query:expr, $scope:expr) => {{
+        let scope: &Scope<'_> = $scope;
+        let mut query = $query.filter(memories::memory_type.eq(scope.table.to_owned()));
+        if let Some(agent) = scope.agent {
+            query = query.filter(memories::agent_id.eq(id_text(agent)));
+        }
+        if let Some(room) = scope.room {
+            query = query.filter(memories::room_id.eq(id_text(room)));
+        }
+        if let Some(world) = scope.world {
+            query = query.filter(memories::world_id.eq(id_text(world)));
+        }
+        if let Some(entity) = scope.entity {
+            query = query.filter(memories::entity_id.eq(id_text(entity)));
+        }
+        query
+    }};
+}
+
+/// Inserts the memory unless its id exists; the embedding row only comes with a new memory.
+pub(crate) fn create(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
+    let row = MemoryRow::try_from(memory)?;
+    let embedding = memory
+        .embedding
+        .as_deref()
+        .map(|vector| EmbeddingRow::new(memory.id, vector, now))
+        .transpose()?;
+    write_transaction(conn, |conn| {
+        let inserted = insert_ignore!(conn, memories::table, &row)?;
+        if let (true, Some(embedding)) = (inserted, &embedding) {
+            diesel::insert_into(embeddings::table)
+                .values(embedding)
+                .execute(conn)?;
+        }
+        Ok(inserted)
+    })
+}
+
+pub(crate) fn get(conn: &mut DbConn, id: MemoryId) -> DbResult<Option<Memory>> {
+    let loaded: Option<Loaded> = memories::table
+        .left_join(embeddings::table)
+        .filter(memories::id.eq(id_text(id)))
+        .select((
+            MemoryRow::as_select(),
+            (embeddings::dim, embeddings::vector).nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(loaded.map(to_memory).transpose()?)
+}
+
+/// Newest first (`created_at DESC, id DESC`), with the embedding only when asked for.
+pub(crate) fn list(conn: &mut DbConn, query: &MemoryQuery) -> DbResult<Vec<Memory>> {
+    let scope = Scope {
+        table: &query.table,
+        agent: query.agent_id,
+        room: query.room_id,
+        world: query.world_id,
+        entity: query.entity_id,
+    };
+    let mut select = scoped!(
+        memories::table.left_join(embeddings::table).into_boxed(),
+        &scope
+    )
+    .order((memories::created_at.desc(), memories::id.desc()));
+    if let Some(before) = opt_db_time(query.before) {
+        select = select.filter(memories::created_at.lt(before));
+    }
+    if let Some(limit) = query.limit {
+        select = select.limit(sql_count(limit));
+    }
+    if let Some(offset) = query.offset {
+        select = select.offset(sql_count(offset));
+    }
+    let loaded: Vec<Loaded> = if query.include_embedding {
+        select
+            .select((
+                MemoryRow::as_select(),
+                (embeddings::dim, embeddings::vector).nullable(),
+            ))
+            .load(conn)?
+    } else {
+        let rows: Vec<MemoryRow> = select.select(MemoryRow::as_select()).load(conn)?;
+        rows.into_iter().map(|row| (row, None)).collect()
+    };
+    Ok(loaded
+        .into_iter()
+        .map(to_memory)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Replaces content and metadata, and upserts the embedding when the memory carries one.
+pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
+    let row = MemoryRow::try_from(memory)?;
+    let embedding = memory
+        .embedding
+        .as_deref()
+        .map(|vector| EmbeddingRow::new(memory.id, vector, now))
+        .transpose()?;
+    write_transaction(conn, |conn| {
+        let updated = diesel::update(memories::table.find(&row.id))
+            .set((
+                memories::content.eq(&row.content),
+                memories::metadata.eq(&row.metadata),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        if let Some(embedding) = &embedding {
+            let changes = (
+                embeddings::dim.eq(excluded(embeddings::dim)),
+                embeddings::vector.eq(excluded(embeddings::vector)),
+            );
+            upsert!(
+                conn,
+                embeddings::table,
+                embedding,
+                embeddings::memory_id,
+                changes
+            )?;
+        }
+        Ok(true)
+    })
+}
+
+pub(crate) fn delete(conn: &mut DbConn, id: MemoryId) -> DbResult<bool> {
+    Ok(diesel::delete(memories::table.find(id_text(id))).execute(conn)? > 0)
+}
+
+/// Deletes the agent's memories of `tables` (every table when empty), optionally only in one room.
+pub(crate) fn delete_many(
+    conn: &mut DbConn,
+    agent: AgentId,
+    room: Option<RoomId>,
+    tables: &[String],
+) -> DbResult<u64> {
+    let mut delete = diesel::delete(memories::table)
+        .filter(memories::agent_id.eq(id_text(agent)))
+        .into_boxed();
+    if let Some(room) = room {
+        delete = delete.filter(memories::room_id.eq(id_text(room)));
+    }
+    if !tables.is_empty() {
+        delete = delete.filter(memories::memory_type.eq_any(tables.to_vec()));
+    }
+    Ok(row_count(delete.execute(conn)?))
+}
+
+/// Exact cosine similarity over the agent's memories of the table that have an embedding of the same
+/// dimension; hits at or above the threshold, best first.
+pub(crate) fn search(conn: &mut DbConn, search: &MemorySearch) -> DbResult<Vec<ScoredMemory>> {
+    let scope = Scope {
+        table: &search.table,
+        agent: Some(search.agent_id),
+        room: search.room_id,
+        world: search.world_id,
+        entity: search.entity_id,
+    };
+    let dim = vector_dim(&search.embedding)?;
+    let rows: Vec<(MemoryRow, (i32, Vec<u8>))> = scoped!(
+        memories::table.inner_join(embeddings::table).into_boxed(),
+        &scope
+    )
+    .filter(embeddings::dim.eq(dim))
+    .select((
+        MemoryRow::as_select(),
+        (embeddings::dim, embeddings::vector),
+    ))
+    .load(conn)?;
+    let mut hits = Vec::new();
+    for (row, embedding) in rows {
+        let memory = to_memory((row, Some(embedding)))?;
+        let similarity = memory
+            .embedding
+            .as_deref()
+            .map_or(0.0, |vector| cosine_similarity(&search.embedding, vector));
+        if search
+            .threshold
+            .is_none_or(|threshold| similarity >= threshold)
+        {
+            hits.push(ScoredMemory { memory, similarity });
+        }
+    }
+    hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+    hits.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
+    Ok(hits)
+}

@@ -1,0 +1,90 @@
+//! The store contract suite: every behaviour is written once (`contract`) and run against SQLite always
+//! and against PostgreSQL when `TEST_DATABASE_URL` is set (each test in its own schema). Test names
+//! start with the backend: `sqlite::…` or `postgres::…`.
+
+// A test crate: helpers outside `#[test]` functions may panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod contract;
+mod fixtures;
+mod harness;
+mod setup;
+
+/// One `#[tokio::test]` per contract function for one backend. `store` functions take the
+/// `DieselStore`; `db` functions also look below the ports with raw SQL.
+macro_rules! backend_tests {
+    ($backend:ident, $open:expr; store: [$($store:ident),* $(,)?]; db: [$($db:ident),* $(,)?] $(;)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $store() {
+                    if let Some(db) = $open {
+                        assert_eq!(db.backend_kind().as_str(), stringify!($backend));
+                        crate::contract::$store(&db.store).await;
+                    }
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $db() {
+                    if let Some(db) = $open {
+                        assert_eq!(db.backend_kind().as_str(), stringify!($backend));
+                        crate::contract::$db(&db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! contract_suite {
+    ($($list:tt)*) => {
+        backend_tests!(sqlite, Some(crate::harness::TestDb::sqlite().await); $($list)*);
+        #[cfg(feature = "postgres")]
+        backend_tests!(postgres, crate::harness::TestDb::postgres().await; $($list)*);
+    };
+}
+
+contract_suite! {
+    store: [
+        agent_create_inserts_only_if_missing,
+        agent_round_trips_every_character_field,
+        agent_save_upserts_and_keeps_created_at,
+        agent_list_returns_every_agent,
+        agent_update_applies_the_patch,
+        agent_update_of_unknown_agent_is_none,
+        agent_update_with_invalid_patch_is_invalid_and_changes_nothing,
+        agent_concurrent_patches_lose_no_update,
+        agent_delete_cascades_through_the_ports,
+        server_crud_and_duplicates,
+        server_agent_membership_is_idempotent,
+        channel_create_get_and_duplicates,
+        channel_list_and_update,
+        channel_participants_add_and_remove,
+        channel_delete_cascades_messages_and_participants,
+        dm_channel_lookup_needs_both_participants,
+        message_create_is_idempotent_by_id,
+        message_pages_are_newest_first,
+        message_update_delete_and_clear,
+        entity_ensure_is_per_agent,
+        world_crud,
+        room_crud_and_cascades,
+        participant_ensure_state_and_errors,
+        relationship_upsert_and_listing,
+        memory_create_and_get_round_trip,
+        memory_list_filters_orders_and_pages,
+        memory_update_replaces_content_and_embedding,
+        memory_delete_single_and_bulk,
+        memory_search_is_exact_cosine,
+        log_create_list_delete,
+        task_create_list_delete,
+        cache_set_get_expire_delete,
+        store_info_reports_backend_and_pool,
+        timestamps_keep_sub_millisecond_precision,
+    ];
+    db: [
+        agent_delete_leaves_no_orphan_rows,
+        embeddings_are_removed_with_their_memory,
+        corrupt_rows_are_backend_errors,
+    ];
+}

@@ -1,0 +1,101 @@
+//! Test harness: the real app over a fresh SQLite store in a temp dir.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::test::{self, TestRequest};
+use eliza_domain::lifecycle::StatusRegistry;
+use eliza_http::logs::LogBuffer;
+use eliza_http::{AppState, HttpConfig, app};
+use eliza_store::{DieselStore, StoreOptions};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// The loopback peer every request comes from unless it names another.
+pub const LOOPBACK_PEER: &str = "127.0.0.1:40000";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub dir: TempDir,
+}
+
+/// A response: status, headers and the body as JSON (`Null` when empty, `String` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_config(HttpConfig::default()).await
+    }
+
+    pub async fn with_config(mut config: HttpConfig) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = DieselStore::connect(&url, StoreOptions::default())
+            .await
+            .expect("store");
+        if config.env_dir == std::path::Path::new(".") {
+            config.env_dir = dir.path().to_path_buf();
+        }
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(StatusRegistry::default()),
+            config,
+            LogBuffer::new(1000),
+        );
+        TestApp { state, dir }
+    }
+
+    pub async fn call(&self, req: TestRequest) -> Reply {
+        let service = test::init_service(app(self.state.clone())).await;
+        let mut req = req.to_request();
+        if req.peer_addr().is_none() {
+            let peer: SocketAddr = LOOPBACK_PEER.parse().expect("peer");
+            req.head_mut().peer_addr = Some(peer);
+        }
+        let res = test::call_service(&service, req).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(TestRequest::get().uri(path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(TestRequest::post().uri(path).set_json(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(TestRequest::patch().uri(path).set_json(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(TestRequest::delete().uri(path)).await
+    }
+}
