@@ -92,18 +92,23 @@ pub async fn upsert_and_start(
         .await
         .map_err(|err| ApiError::from_store(err, "DB_ERROR", "Database error"))?;
     if state.agents.status(stored.id) == AgentStatus::Active {
-        state.agents.update(&stored).await.map_err(|err| {
-            ApiError::coded(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UPDATE_ERROR",
-                "Error updating agent",
-            )
-            .with_details(err.to_string())
-        })?;
+        apply_to_running(state, &stored).await?;
     } else {
         start_agent(state, &stored).await?;
     }
     Ok(stored)
+}
+
+/// Hands a changed character to its running agent (the runtime hot-updates or restarts it).
+pub async fn apply_to_running(state: &AppState, agent: &Agent) -> Result<(), ApiError> {
+    state.agents.update(agent).await.map_err(|err| {
+        ApiError::coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UPDATE_ERROR",
+            "Error updating agent",
+        )
+        .with_details(err.to_string())
+    })
 }
 
 /// The `{id, name, status:"active"}` answer of start/restart.

@@ -2,7 +2,8 @@
 //! seed-002 `GET /agents` list.
 
 use crate::agent_ops::{
-    encrypt_character_secrets, encrypt_patch_secrets, start_agent, started_body, upsert_and_start,
+    apply_to_running, encrypt_character_secrets, encrypt_patch_secrets, start_agent, started_body,
+    upsert_and_start,
 };
 use crate::body::JsonBody;
 use crate::character_source::{SourceError, characters_from_body};
@@ -262,14 +263,7 @@ async fn update_agent(
         .map_err(|err| ApiError::from_store(err, "UPDATE_ERROR", "Error updating agent"))?
         .ok_or_else(|| ApiError::not_found("Agent not found"))?;
     if state.agents.status(id) == AgentStatus::Active && before.character != updated.character {
-        state.agents.update(&updated).await.map_err(|err| {
-            ApiError::coded(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UPDATE_ERROR",
-                "Error updating agent",
-            )
-            .with_details(err.to_string())
-        })?;
+        apply_to_running(&state, &updated).await?;
     }
     Ok(ok(agent_json(&updated, state.agents.status(id))))
 }

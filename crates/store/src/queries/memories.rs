@@ -120,14 +120,20 @@ macro_rules! scoped {
     }};
 }
 
-/// Inserts the memory unless its id exists; the embedding row only comes with a new memory.
-pub(crate) fn create(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
+/// The memory row and, when the memory carries a vector, its embedding row.
+fn rows_of(memory: &Memory, now: DateTime<Utc>) -> DbResult<(MemoryRow, Option<EmbeddingRow>)> {
     let row = MemoryRow::try_from(memory)?;
     let embedding = memory
         .embedding
         .as_deref()
         .map(|vector| EmbeddingRow::new(memory.id, vector, now))
         .transpose()?;
+    Ok((row, embedding))
+}
+
+/// Inserts the memory unless its id exists; the embedding row only comes with a new memory.
+pub(crate) fn create(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
+    let (row, embedding) = rows_of(memory, now)?;
     write_transaction(conn, |conn| {
         let inserted = insert_ignore!(conn, memories::table, &row)?;
         if let (true, Some(embedding)) = (inserted, &embedding) {
@@ -194,12 +200,7 @@ pub(crate) fn list(conn: &mut DbConn, query: &MemoryQuery) -> DbResult<Vec<Memor
 
 /// Replaces content and metadata, and upserts the embedding when the memory carries one.
 pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
-    let row = MemoryRow::try_from(memory)?;
-    let embedding = memory
-        .embedding
-        .as_deref()
-        .map(|vector| EmbeddingRow::new(memory.id, vector, now))
-        .transpose()?;
+    let (row, embedding) = rows_of(memory, now)?;
     write_transaction(conn, |conn| {
         let updated = diesel::update(memories::table.find(&row.id))
             .set((
