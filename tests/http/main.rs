@@ -3,8 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agents;
+mod backend;
 mod cross_cutting;
+mod jobs;
 mod limits;
+mod messaging_channels;
+mod messaging_core;
+mod messaging_fixture;
+mod messaging_flow;
+mod messaging_messages;
+mod messaging_servers;
 mod server;
+mod sessions;
 mod support;
 mod system;

@@ -1,5 +1,7 @@
-//! Test harness: the real app over a fresh SQLite store in a temp dir.
+//! Test harness: the real app over a fresh store: SQLite in a temp dir, or a PostgreSQL schema (see
+//! `backend`).
 
+use crate::backend::{DatabaseGuard, database_url};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
@@ -18,6 +20,8 @@ pub const LOOPBACK_PEER: &str = "127.0.0.1:40000";
 pub struct TestApp {
     pub state: AppState,
     pub dir: TempDir,
+    /// Declared last: dropped after the store, so the pool is closed before its schema goes away.
+    _database: DatabaseGuard,
 }
 
 /// A response: status, headers and the body as JSON (`Null` when empty, `String` when not JSON).
@@ -41,7 +45,7 @@ impl TestApp {
 
     pub async fn with_config(mut config: HttpConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let (url, database) = database_url(dir.path());
         let store = DieselStore::connect(&url, StoreOptions::default())
             .await
             .expect("store");
@@ -54,7 +58,11 @@ impl TestApp {
             config,
             LogBuffer::new(1000),
         );
-        TestApp { state, dir }
+        TestApp {
+            state,
+            dir,
+            _database: database,
+        }
     }
 
     pub async fn call(&self, req: TestRequest) -> Reply {

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use eliza_domain::secrets::DEFAULT_SECRET_SALT;
+use eliza_http::sessions::SessionConfig;
 use eliza_http::{CorsOrigins, HttpConfig};
 use std::path::{Path, PathBuf};
 
@@ -99,12 +100,52 @@ pub fn http_config_from_env() -> Result<HttpConfig, String> {
         env_dir: std::env::current_dir()
             .map_err(|err| format!("cannot read the working directory: {err}"))?,
         secret_salt: env_var("SECRET_SALT").unwrap_or_else(|| DEFAULT_SECRET_SALT.to_owned()),
+        reply_timeout: parse_reply_timeout(env_var("REPLY_TIMEOUT_MS"))?,
+        sessions: sessions_from(env_var),
     })
+}
+
+/// The `SESSION_*` variables of `/api/messaging/sessions`, read as 1.7.2 reads them (unreadable
+/// values keep the default, out-of-range ones are clamped).
+fn sessions_from(lookup: impl Fn(&str) -> Option<String>) -> SessionConfig {
+    SessionConfig::from_lookup(lookup)
+}
+
+/// `REPLY_TIMEOUT_MS`: how long the http and sse message transports wait for an agent.
+fn parse_reply_timeout(value: Option<String>) -> Result<std::time::Duration, String> {
+    match value {
+        None => Ok(HttpConfig::default().reply_timeout),
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| {
+                format!(
+                    "REPLY_TIMEOUT_MS: expected a positive number of milliseconds, got {text:?}"
+                )
+            }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_timeouts_are_positive_milliseconds() {
+        use std::time::Duration;
+        assert_eq!(parse_reply_timeout(None), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            parse_reply_timeout(Some("1500".into())),
+            Ok(Duration::from_millis(1500))
+        );
+        for bad in ["0", "-1", "soon", ""] {
+            let err = parse_reply_timeout(Some(bad.into())).unwrap_err();
+            assert!(err.starts_with("REPLY_TIMEOUT_MS: expected"), "{err}");
+        }
+    }
 
     #[test]
     fn sizes_parse_like_express() {
@@ -135,5 +176,30 @@ mod tests {
             cli.characters,
             [PathBuf::from("a.json"), PathBuf::from("b.json")]
         );
+    }
+
+    #[test]
+    fn session_variables_fill_the_session_config() {
+        let vars = [
+            ("SESSION_DEFAULT_TIMEOUT_MINUTES", "45"),
+            ("SESSION_MIN_TIMEOUT_MINUTES", "10"),
+            ("SESSION_MAX_TIMEOUT_MINUTES", "30"),
+            ("SESSION_MAX_DURATION_MINUTES", "600"),
+            ("SESSION_WARNING_THRESHOLD_MINUTES", "2"),
+            ("SESSION_CLEANUP_INTERVAL_MINUTES", "not a number"),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        };
+        let config = sessions_from(lookup);
+        assert_eq!(config.default_timeout_minutes, 45);
+        assert_eq!(config.min_timeout_minutes, 10);
+        assert_eq!(config.max_timeout_minutes, 60, "clamped to 60..10080");
+        assert_eq!(config.max_duration_minutes, 600);
+        assert_eq!(config.warning_threshold_minutes, 2);
+        assert_eq!(config.cleanup_interval_minutes, 5, "unreadable: default");
+        assert_eq!(sessions_from(|_| None), SessionConfig::default());
     }
 }

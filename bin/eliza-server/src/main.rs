@@ -76,6 +76,10 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         .await
         .map_err(|err| format!("cannot prepare the database: {err}"))?;
     start_characters(&state, &cli).await?;
+    // Expired messaging sessions are also dropped on access; this keeps idle memory flat.
+    actix_web::rt::spawn(eliza_http::sessions::run_cleanup(Arc::clone(
+        &state.sessions,
+    )));
 
     let factory_state = state.clone();
     let server = HttpServer::new(move || app(factory_state.clone()))

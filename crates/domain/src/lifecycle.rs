@@ -4,7 +4,6 @@
 use crate::agent::{Agent, AgentStatus};
 use crate::ids::AgentId;
 use async_trait::async_trait;
-use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 /// Why an agent could not be started.
@@ -25,14 +24,15 @@ pub trait AgentLifecycle: Send + Sync {
     fn running(&self) -> Vec<AgentId>;
 }
 
-/// Tracks which agents are started; does no work for them.
+/// Tracks which agents are started, in start order ("the first running agent" of 1.7.2); does no
+/// work for them.
 #[derive(Debug, Default)]
 pub struct StatusRegistry {
-    running: Mutex<HashSet<AgentId>>,
+    running: Mutex<Vec<AgentId>>,
 }
 
 impl StatusRegistry {
-    fn with_running<T>(&self, f: impl FnOnce(&mut HashSet<AgentId>) -> T) -> T {
+    fn with_running<T>(&self, f: impl FnOnce(&mut Vec<AgentId>) -> T) -> T {
         f(&mut self.running.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -40,12 +40,20 @@ impl StatusRegistry {
 #[async_trait]
 impl AgentLifecycle for StatusRegistry {
     async fn start(&self, agent: &Agent) -> Result<(), StartError> {
-        self.with_running(|running| running.insert(agent.id));
+        self.with_running(|running| {
+            if !running.contains(&agent.id) {
+                running.push(agent.id);
+            }
+        });
         Ok(())
     }
 
     async fn stop(&self, id: AgentId) -> bool {
-        self.with_running(|running| running.remove(&id))
+        self.with_running(|running| {
+            let before = running.len();
+            running.retain(|known| *known != id);
+            running.len() != before
+        })
     }
 
     async fn update(&self, _agent: &Agent) -> Result<(), StartError> {
@@ -61,6 +69,6 @@ impl AgentLifecycle for StatusRegistry {
     }
 
     fn running(&self) -> Vec<AgentId> {
-        self.with_running(|running| running.iter().copied().collect())
+        self.with_running(|running| running.clone())
     }
 }

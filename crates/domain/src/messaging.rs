@@ -119,6 +119,22 @@ pub struct MessagePage {
     pub limit: u32,
 }
 
+/// A text search over central messages (`POST /api/messaging/messages/search`), newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageSearch {
+    /// Case-insensitive substring of `content` (LIKE wildcards in it are matched literally); empty matches every message.
+    pub text: String,
+    pub channel: Option<ChannelId>,
+    /// Only messages of channels on this message server.
+    pub server: Option<MessageServerId>,
+    pub author: Option<String>,
+    /// Only messages strictly older / strictly newer than these.
+    pub before: Option<DateTime<Utc>>,
+    pub after: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 /// The agents that belong to a message server (`message_server_agents`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerAgent {

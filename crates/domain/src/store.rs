@@ -8,7 +8,9 @@ use crate::ids::{
 };
 use crate::log::{AgentLog, LogQuery};
 use crate::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
-use crate::messaging::{CentralMessage, Channel, ChannelUpdate, MessagePage, MessageServer};
+use crate::messaging::{
+    CentralMessage, Channel, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
+};
 use crate::task::{CacheEntry, Task};
 use crate::world::{Entity, Participant, Relationship, Room, RoomState, World};
 use async_trait::async_trait;
@@ -128,6 +130,10 @@ pub trait MessageStore: Send + Sync {
     async fn delete_message(&self, id: MessageId) -> StoreResult<bool>;
     /// Deletes every message of the channel; returns how many.
     async fn clear_channel_messages(&self, channel: ChannelId) -> StoreResult<u64>;
+    /// Messages matching the search, newest first (ties by id), `offset`/`limit` applied.
+    async fn search_messages(&self, search: &MessageSearch) -> StoreResult<Vec<CentralMessage>>;
+    /// The messages that answer `message` (`in_reply_to_root_message_id`), oldest first.
+    async fn list_replies(&self, message: MessageId) -> StoreResult<Vec<CentralMessage>>;
 }
 
 /// Entities, worlds, rooms and participants of each agent.

@@ -53,8 +53,27 @@ fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|err| ApiError::global(StatusCode::BAD_REQUEST, format!("Invalid JSON: {err}")))
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::global(StatusCode::BAD_REQUEST, format!("Invalid JSON: {err}")))?;
+    if has_nul(&value) {
+        // PostgreSQL cannot store NUL in text; refuse it for every backend alike.
+        return Err(ApiError::global(
+            StatusCode::BAD_REQUEST,
+            "Text may not contain NUL characters (\\u0000)",
+        ));
+    }
+    Ok(value)
+}
+
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(object) => object
+            .iter()
+            .any(|(key, value)| key.contains('\0') || has_nul(value)),
+        _ => false,
+    }
 }
 
 fn payload_error(err: actix_web::Error) -> ApiError {
@@ -81,6 +100,20 @@ mod tests {
     fn empty_bodies_are_empty_objects() {
         assert_eq!(parse_body(b"").unwrap(), json!({}));
         assert_eq!(parse_body(b"  \n").unwrap(), json!({}));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_anywhere_in_the_body() {
+        for body in [
+            r#"{"name": "a\u0000b"}"#,
+            r#"[{"x": ["\u0000"]}]"#,
+            r#"{"k\u0000": 1}"#,
+        ] {
+            let err = parse_body(body.as_bytes()).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(err.message.contains("NUL"), "{body}");
+        }
+        assert!(parse_body(br#"{"name": "a\\u0000b"}"#).is_ok());
     }
 
     #[test]

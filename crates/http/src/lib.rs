@@ -6,11 +6,14 @@ pub mod app;
 pub mod body;
 pub mod character_source;
 pub mod error;
+pub mod jobs;
 pub mod logs;
+pub mod messaging;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 
 pub use app::app;

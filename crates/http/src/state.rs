@@ -1,14 +1,18 @@
 //! Shared application state and configuration, built once by the binary (or a test) and handed to [`crate::app`].
 
+use crate::jobs::JobRegistry;
 use crate::logs::LogBuffer;
+use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiters};
+use crate::sessions::{SessionConfig, SessionRegistry};
+use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::secrets::{DEFAULT_SECRET_SALT, SecretCipher};
 use eliza_domain::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Which origins CORS answers for.
@@ -38,6 +42,10 @@ pub struct HttpConfig {
     pub env_dir: PathBuf,
     /// `SECRET_SALT`.
     pub secret_salt: String,
+    /// How long the `http` and `sse` message transports wait for an agent's reply.
+    pub reply_timeout: Duration,
+    /// `/api/messaging/sessions` timeouts.
+    pub sessions: SessionConfig,
 }
 
 impl Default for HttpConfig {
@@ -51,6 +59,8 @@ impl Default for HttpConfig {
             app_version: None,
             env_dir: PathBuf::from("."),
             secret_salt: DEFAULT_SECRET_SALT.to_owned(),
+            reply_timeout: Duration::from_secs(60),
+            sessions: SessionConfig::default(),
         }
     }
 }
@@ -75,6 +85,12 @@ impl Shutdown {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub agents: Arc<dyn AgentLifecycle>,
+    /// Store + bus + agent dispatch, shared by every way a message comes in.
+    pub messaging: Messaging,
+    /// Live messaging sessions (in memory, as in 1.7.2).
+    pub sessions: Arc<SessionRegistry>,
+    /// Jobs (in memory, as in 1.7.2).
+    pub jobs: Arc<JobRegistry>,
     pub config: Arc<HttpConfig>,
     pub cipher: SecretCipher,
     pub logs: LogBuffer,
@@ -91,7 +107,12 @@ impl AppState {
         config: HttpConfig,
         logs: LogBuffer,
     ) -> Self {
+        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+        let dispatch: Arc<dyn AgentDispatch> = Arc::new(AgentInboxes::new());
         AppState {
+            messaging: Messaging::new(Arc::clone(&store), bus, dispatch),
+            sessions: Arc::new(SessionRegistry::new(&config.sessions)),
+            jobs: Arc::new(JobRegistry::default()),
             store,
             agents,
             cipher: SecretCipher::new(&config.secret_salt),
@@ -102,5 +123,17 @@ impl AppState {
             shutdown: Shutdown::default(),
             started: Instant::now(),
         }
+    }
+}
+
+impl AppState {
+    /// Replaces the bus and the agent dispatch (the runtime's, a cross-node bus, a test responder's).
+    pub fn with_messaging_ports(
+        mut self,
+        bus: Arc<dyn Bus>,
+        dispatch: Arc<dyn AgentDispatch>,
+    ) -> Self {
+        self.messaging = Messaging::new(Arc::clone(&self.store), bus, dispatch);
+        self
     }
 }

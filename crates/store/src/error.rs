@@ -51,6 +51,13 @@ pub(crate) fn map_diesel(err: DieselError) -> StoreError {
             };
             StoreError::Conflict(format!("{what}: {}", info.message()))
         }
+        // PostgreSQL refuses NUL (and other bytes invalid in UTF-8) in text columns.
+        DieselError::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
+            StoreError::Invalid(format!(
+                "text the database cannot store: {}",
+                info.message()
+            ))
+        }
         other => StoreError::Backend(other.to_string()),
     }
 }

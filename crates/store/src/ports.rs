@@ -13,7 +13,9 @@ use eliza_domain::ids::{
 };
 use eliza_domain::log::{AgentLog, LogQuery};
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
-use eliza_domain::messaging::{CentralMessage, Channel, ChannelUpdate, MessagePage, MessageServer};
+use eliza_domain::messaging::{
+    CentralMessage, Channel, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
+};
 use eliza_domain::store::{
     AgentStore, ChannelStore, LogStore, MemoryStore, MessageServerStore, MessageStore, PoolStatus,
     StoreInfo, StoreResult, WorldStore,
@@ -213,6 +215,15 @@ impl MessageStore for DieselStore {
 
     async fn clear_channel_messages(&self, channel: ChannelId) -> StoreResult<u64> {
         self.run(move |c| messages::clear_channel(c, channel)).await
+    }
+
+    async fn search_messages(&self, search: &MessageSearch) -> StoreResult<Vec<CentralMessage>> {
+        let search = search.clone();
+        self.run(move |c| messages::search(c, &search)).await
+    }
+
+    async fn list_replies(&self, message: MessageId) -> StoreResult<Vec<CentralMessage>> {
+        self.run(move |c| messages::replies(c, message)).await
     }
 }
 

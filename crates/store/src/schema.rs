@@ -211,6 +211,8 @@ diesel::table! {
 }
 
 diesel::joinable!(embeddings -> memories (memory_id));
+diesel::joinable!(central_messages -> channels (channel_id));
 
 diesel::allow_tables_to_appear_in_same_query!(memories, embeddings);
 diesel::allow_tables_to_appear_in_same_query!(channels, channel_participants);
+diesel::allow_tables_to_appear_in_same_query!(central_messages, channels);

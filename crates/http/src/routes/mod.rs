@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod health;
+pub mod messaging;
 pub mod server;
 pub mod system;
 
@@ -10,6 +11,7 @@ use actix_web::web::ServiceConfig;
 /// Everything under `/api` (paths relative to the scope).
 pub fn configure_api(cfg: &mut ServiceConfig) {
     agents::configure(cfg);
+    messaging::configure(cfg);
     server::configure(cfg);
     system::configure(cfg);
 }

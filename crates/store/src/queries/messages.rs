@@ -7,11 +7,20 @@ use crate::codec::{
 use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
 use crate::queries::{convert_all, convert_opt, insert_ignore};
-use crate::schema::central_messages;
+use crate::schema::{central_messages, channels};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use eliza_domain::messaging::{CentralMessage, MessagePage};
+use diesel::sql_types::Text;
+use eliza_domain::messaging::{CentralMessage, MessagePage, MessageSearch};
 use eliza_domain::{ChannelId, MessageId, StoreError};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, on both backends.
+    fn lower(text: Text) -> Text;
+}
+
+/// The escape character of [`contains_pattern`].
+const LIKE_ESCAPE: char = '\\';
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = central_messages, treat_none_as_null = true)]
@@ -122,6 +131,74 @@ pub(crate) fn list_for_channel(
     convert_all(rows)
 }
 
+/// A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`) and [`LIKE_ESCAPE`] taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_') || ch == LIKE_ESCAPE {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// `lower(content) LIKE lower(pattern) ESCAPE '\'`, so the match is case-insensitive the same way on both
+/// backends; the server filter goes through the message's channel. Newest first (`created_at DESC, id DESC`).
+pub(crate) fn search(conn: &mut DbConn, search: &MessageSearch) -> DbResult<Vec<CentralMessage>> {
+    let mut query = central_messages::table
+        .inner_join(channels::table)
+        .select(MessageRow::as_select())
+        .into_boxed();
+    // An empty text matches every message (a filtered listing).
+    if !search.text.is_empty() {
+        query = query.filter(
+            lower(central_messages::content)
+                .like(lower(contains_pattern(&search.text)))
+                .escape(LIKE_ESCAPE),
+        );
+    }
+    if let Some(channel) = search.channel {
+        query = query.filter(central_messages::channel_id.eq(id_text(channel)));
+    }
+    if let Some(server) = search.server {
+        query = query.filter(channels::message_server_id.eq(id_text(server)));
+    }
+    if let Some(author) = &search.author {
+        query = query.filter(central_messages::author_id.eq(author.clone()));
+    }
+    if let Some(before) = opt_db_time(search.before) {
+        query = query.filter(central_messages::created_at.lt(before));
+    }
+    if let Some(after) = opt_db_time(search.after) {
+        query = query.filter(central_messages::created_at.gt(after));
+    }
+    let rows = query
+        .order((
+            central_messages::created_at.desc(),
+            central_messages::id.desc(),
+        ))
+        .limit(sql_count(search.limit))
+        .offset(sql_count(search.offset))
+        .load(conn)?;
+    convert_all(rows)
+}
+
+/// The replies to `message`, oldest first (`created_at ASC, id ASC`).
+pub(crate) fn replies(conn: &mut DbConn, message: MessageId) -> DbResult<Vec<CentralMessage>> {
+    let rows = central_messages::table
+        .filter(central_messages::in_reply_to_root_message_id.eq(id_text(message)))
+        .select(MessageRow::as_select())
+        .order((
+            central_messages::created_at.asc(),
+            central_messages::id.asc(),
+        ))
+        .load(conn)?;
+    convert_all(rows)
+}
+
 /// Replaces the content fields (not the channel, author or creation time) and `updated_at`.
 pub(crate) fn update(conn: &mut DbConn, message: &CentralMessage) -> DbResult<bool> {
     let row = MessageRow::try_from(message)?;
@@ -141,4 +218,18 @@ pub(crate) fn clear_channel(conn: &mut DbConn, channel: ChannelId) -> DbResult<u
     )
     .execute(conn)?;
     Ok(row_count(deleted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards_and_the_escape() {
+        assert_eq!(contains_pattern("hello"), "%hello%");
+        assert_eq!(contains_pattern("100%"), "%100\\%%");
+        assert_eq!(contains_pattern("a_b"), "%a\\_b%");
+        assert_eq!(contains_pattern("c:\\x"), "%c:\\\\x%");
+        assert_eq!(contains_pattern("ünï"), "%ünï%");
+    }
 }

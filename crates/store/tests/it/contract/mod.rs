@@ -3,12 +3,14 @@
 mod agents;
 mod logs;
 mod memories;
+mod message_search;
 mod messaging;
 mod worlds;
 
 pub use agents::*;
 pub use logs::*;
 pub use memories::*;
+pub use message_search::*;
 pub use messaging::*;
 pub use worlds::*;
 

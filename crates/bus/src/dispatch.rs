@@ -1,0 +1,343 @@
+//! The dispatch port: work for running agents, never over broadcast (which drops on lag).
+//!
+//! [`AgentInboxes`] is the single-node implementation the runtime uses: one bounded queue per
+//! running agent. Delivery is at least once while the agent runs: a [`Delivery`] dropped without
+//! [`Delivery::ack`] (the handler failed or panicked) goes back to the queue, up to a limit. The
+//! runtime de-duplicates by message id, so a repeat is harmless.
+
+use crate::event::BusMessage;
+use async_trait::async_trait;
+use eliza_domain::messaging::ChannelType;
+use eliza_domain::{AgentId, ChannelId, MessageId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Something a running agent must handle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentWork {
+    /// A message in a channel the agent takes part in.
+    Message {
+        message: Box<BusMessage>,
+        channel_type: ChannelType,
+    },
+    /// A message was deleted: forget the memory mirrored from it.
+    MessageDeleted {
+        channel_id: ChannelId,
+        message_id: MessageId,
+    },
+    /// A channel was cleared or deleted: forget its messages.
+    ChannelCleared { channel_id: ChannelId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    #[error("agent {0} is not running")]
+    NotRunning(AgentId),
+    /// The agent's queue stayed full for the whole send timeout.
+    #[error("agent {0} is overloaded")]
+    Overloaded(AgentId),
+}
+
+/// Hands work to running agents.
+#[async_trait]
+pub trait AgentDispatch: Send + Sync {
+    /// Queues `work` for `agent`, waiting (boundedly) while its queue is full.
+    async fn dispatch(&self, agent: AgentId, work: AgentWork) -> Result<(), DispatchError>;
+    /// Whether the agent currently takes work.
+    fn accepts(&self, agent: AgentId) -> bool;
+}
+
+struct Envelope {
+    work: AgentWork,
+    attempt: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    capacity: usize,
+    send_timeout: Duration,
+    max_attempts: u32,
+}
+
+/// Per-agent bounded queues.
+#[derive(Clone)]
+pub struct AgentInboxes {
+    senders: Arc<Mutex<HashMap<AgentId, mpsc::Sender<Envelope>>>>,
+    limits: Limits,
+}
+
+impl AgentInboxes {
+    pub const DEFAULT_CAPACITY: usize = 256;
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+    pub fn new() -> Self {
+        Self::with_limits(
+            Self::DEFAULT_CAPACITY,
+            Self::DEFAULT_SEND_TIMEOUT,
+            Self::DEFAULT_MAX_ATTEMPTS,
+        )
+    }
+
+    pub fn with_limits(capacity: usize, send_timeout: Duration, max_attempts: u32) -> Self {
+        AgentInboxes {
+            senders: Arc::default(),
+            limits: Limits {
+                capacity: capacity.max(1),
+                send_timeout,
+                max_attempts: max_attempts.max(1),
+            },
+        }
+    }
+
+    /// Opens the agent's queue (replacing an older one, whose consumer then sees the end).
+    pub fn open(&self, agent: AgentId) -> Inbox {
+        let (sender, receiver) = mpsc::channel(self.limits.capacity);
+        let requeue = sender.downgrade();
+        self.with_senders(|senders| senders.insert(agent, sender));
+        Inbox {
+            agent,
+            receiver,
+            requeue,
+            max_attempts: self.limits.max_attempts,
+        }
+    }
+
+    /// Closes the agent's queue; returns whether it was open. The inbox still yields what was queued.
+    pub fn close(&self, agent: AgentId) -> bool {
+        self.with_senders(|senders| senders.remove(&agent))
+            .is_some()
+    }
+
+    fn sender(&self, agent: AgentId) -> Option<mpsc::Sender<Envelope>> {
+        self.with_senders(|senders| senders.get(&agent).cloned())
+    }
+
+    fn with_senders<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<AgentId, mpsc::Sender<Envelope>>) -> T,
+    ) -> T {
+        f(&mut self.senders.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Default for AgentInboxes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl AgentDispatch for AgentInboxes {
+    async fn dispatch(&self, agent: AgentId, work: AgentWork) -> Result<(), DispatchError> {
+        let sender = self.sender(agent).ok_or(DispatchError::NotRunning(agent))?;
+        let envelope = Envelope { work, attempt: 1 };
+        match sender
+            .send_timeout(envelope, self.limits.send_timeout)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(DispatchError::Overloaded(agent)),
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(DispatchError::NotRunning(agent)),
+        }
+    }
+
+    fn accepts(&self, agent: AgentId) -> bool {
+        self.sender(agent).is_some_and(|sender| !sender.is_closed())
+    }
+}
+
+/// The consuming end of one agent's queue.
+pub struct Inbox {
+    agent: AgentId,
+    receiver: mpsc::Receiver<Envelope>,
+    /// Weak, so the queue ends once it is closed and every in-flight dispatch is done.
+    requeue: mpsc::WeakSender<Envelope>,
+    max_attempts: u32,
+}
+
+impl Inbox {
+    pub fn agent(&self) -> AgentId {
+        self.agent
+    }
+
+    /// The next piece of work; `None` once the queue was closed (or replaced) and is drained.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        let envelope = self.receiver.recv().await?;
+        Some(Delivery {
+            work: envelope.work,
+            acked: false,
+            attempt: envelope.attempt,
+            requeue: self.requeue.clone(),
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
+/// One piece of work being handled. Call [`Delivery::ack`] when done; dropping it unacknowledged
+/// puts the work back in the queue (until the attempt limit).
+pub struct Delivery {
+    work: AgentWork,
+    acked: bool,
+    attempt: u32,
+    requeue: mpsc::WeakSender<Envelope>,
+    max_attempts: u32,
+}
+
+impl Delivery {
+    pub fn work(&self) -> &AgentWork {
+        &self.work
+    }
+
+    /// 1 for the first delivery, 2 for the first redelivery, …
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The work is done: do not redeliver it.
+    pub fn ack(mut self) {
+        self.acked = true;
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if self.acked {
+            return;
+        }
+        if self.attempt >= self.max_attempts {
+            tracing::warn!(attempts = self.attempt, work = ?self.work, "agent work dropped after its last attempt");
+            return;
+        }
+        let Some(sender) = self.requeue.upgrade() else {
+            return;
+        };
+        let envelope = Envelope {
+            work: self.work.clone(),
+            attempt: self.attempt + 1,
+        };
+        if let Err(mpsc::error::TrySendError::Full(envelope)) = sender.try_send(envelope) {
+            // Never block in drop: hand the wait to the executor when there is one.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move { sender.send(envelope).await.ok() });
+            } else {
+                tracing::warn!(work = ?envelope.work, "agent work dropped: queue full on redelivery");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eliza_domain::MessageServerId;
+
+    fn work(text: &str) -> AgentWork {
+        AgentWork::Message {
+            message: Box::new(BusMessage {
+                id: MessageId::new_random(),
+                channel_id: ChannelId::new_random(),
+                message_server_id: MessageServerId::new_random(),
+                author_id: "user".to_owned(),
+                content: text.to_owned(),
+                created_at: 0,
+                source_type: "eliza_gui".to_owned(),
+                raw_message: None,
+                metadata: None,
+                author_display_name: None,
+                in_reply_to_message_id: None,
+                source_id: None,
+                updated_at: None,
+            }),
+            channel_type: ChannelType::Dm,
+        }
+    }
+
+    fn text(delivery: &Delivery) -> &str {
+        match delivery.work() {
+            AgentWork::Message { message, .. } => &message.content,
+            _ => "",
+        }
+    }
+
+    #[tokio::test]
+    async fn work_reaches_only_a_running_agent_in_order() {
+        let inboxes = AgentInboxes::new();
+        let agent = AgentId::new_random();
+        assert_eq!(
+            inboxes.dispatch(agent, work("a")).await,
+            Err(DispatchError::NotRunning(agent))
+        );
+        assert!(!inboxes.accepts(agent));
+        let mut inbox = inboxes.open(agent);
+        assert!(inboxes.accepts(agent));
+        assert_eq!(inbox.agent(), agent);
+        inboxes.dispatch(agent, work("a")).await.unwrap();
+        inboxes.dispatch(agent, work("b")).await.unwrap();
+        let first = inbox.recv().await.unwrap();
+        assert_eq!((text(&first), first.attempt()), ("a", 1));
+        first.ack();
+        assert_eq!(text(&inbox.recv().await.unwrap()), "b");
+    }
+
+    #[tokio::test]
+    async fn unacknowledged_work_comes_back_until_the_attempt_limit() {
+        let inboxes = AgentInboxes::with_limits(4, Duration::from_millis(50), 2);
+        let agent = AgentId::new_random();
+        let mut inbox = inboxes.open(agent);
+        inboxes.dispatch(agent, work("retry me")).await.unwrap();
+        drop(inbox.recv().await.unwrap());
+        let second = inbox.recv().await.unwrap();
+        assert_eq!((text(&second), second.attempt()), ("retry me", 2));
+        drop(second);
+        let nothing = tokio::time::timeout(Duration::from_millis(30), inbox.recv()).await;
+        assert!(nothing.is_err(), "work came back after its last attempt");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_makes_dispatch_wait_then_fail() {
+        let inboxes = AgentInboxes::with_limits(1, Duration::from_secs(5), 3);
+        let agent = AgentId::new_random();
+        let mut inbox = inboxes.open(agent);
+        inboxes
+            .dispatch(agent, work("fills the queue"))
+            .await
+            .unwrap();
+        assert_eq!(
+            inboxes.dispatch(agent, work("waits")).await,
+            Err(DispatchError::Overloaded(agent))
+        );
+        // Once the consumer makes room, dispatch goes through again.
+        inbox.recv().await.unwrap().ack();
+        inboxes.dispatch(agent, work("fits")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn closing_ends_the_inbox_after_its_queue_drains() {
+        let inboxes = AgentInboxes::new();
+        let agent = AgentId::new_random();
+        let mut inbox = inboxes.open(agent);
+        inboxes.dispatch(agent, work("last")).await.unwrap();
+        assert!(inboxes.close(agent));
+        assert!(!inboxes.close(agent));
+        assert!(!inboxes.accepts(agent));
+        inbox.recv().await.unwrap().ack();
+        assert!(inbox.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn reopening_replaces_the_old_inbox() {
+        let inboxes = AgentInboxes::new();
+        let agent = AgentId::new_random();
+        let mut old = inboxes.open(agent);
+        let mut new = inboxes.open(agent);
+        assert!(old.recv().await.is_none());
+        inboxes
+            .dispatch(agent, work("to the new one"))
+            .await
+            .unwrap();
+        assert_eq!(text(&new.recv().await.unwrap()), "to the new one");
+    }
+}

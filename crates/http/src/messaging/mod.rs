@@ -1,0 +1,345 @@
+//! The central messaging service every entry point shares (HTTP routes, Socket.IO, sessions, jobs
+//! and agent replies): store the message, announce it on the bus, hand it to the agents that take
+//! part in the channel. Keeping the three steps in one place is what makes every path behave alike.
+
+pub mod render;
+pub mod watch;
+
+use async_trait::async_trait;
+use chrono::{SubsecRound, Utc};
+use eliza_bus::{
+    AgentDispatch, AgentOutbox, AgentWork, Bus, BusEvent, BusMessage, ControlAction, MessageOrigin,
+    NewMessage, OutboxError,
+};
+use eliza_domain::ids::DEFAULT_SERVER_ID;
+use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, ChannelUpdate};
+use eliza_domain::{AgentId, ChannelId, MessageId, Store, StoreError};
+use std::sync::Arc;
+pub use watch::{ReplyEvent, ReplyWatch};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessagingError {
+    #[error("Channel {0} not found")]
+    ChannelNotFound(ChannelId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A message to store, with where it came from (for the UI fan-out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub message: NewMessage,
+    pub origin: MessageOrigin,
+    pub author_display_name: Option<String>,
+}
+
+/// The outcome of storing a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    pub message: BusMessage,
+    pub stored: CentralMessage,
+    pub channel: Channel,
+    /// The id was stored already: nothing was announced or dispatched again.
+    pub repeated: bool,
+    /// The agents the message was handed to.
+    pub dispatched: Vec<AgentId>,
+}
+
+/// Store + bus + dispatch. Cheap to clone.
+#[derive(Clone)]
+pub struct Messaging {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    dispatch: Arc<dyn AgentDispatch>,
+}
+
+impl Messaging {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, dispatch: Arc<dyn AgentDispatch>) -> Self {
+        Messaging {
+            store,
+            bus,
+            dispatch,
+        }
+    }
+
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
+    pub fn dispatch(&self) -> &Arc<dyn AgentDispatch> {
+        &self.dispatch
+    }
+
+    /// Watches a channel for the reply to a message. Take the watch *before* posting the
+    /// message, so a fast reply cannot slip past.
+    pub fn watch(&self, channel: ChannelId) -> ReplyWatch {
+        ReplyWatch::new(
+            self.bus.subscribe(eliza_bus::Topic::Channel(channel)),
+            Arc::clone(&self.store),
+        )
+    }
+
+    /// Stores a user message, announces it and hands it to the channel's running agents.
+    pub async fn post(&self, post: Post) -> Result<Posted, MessagingError> {
+        let mut posted = self.store_and_announce(post).await?;
+        if !posted.repeated {
+            posted.dispatched = self.dispatch_message(&posted).await?;
+        }
+        Ok(posted)
+    }
+
+    /// Stores and announces a message without handing it to agents (agent replies, actions).
+    pub async fn store_and_announce(&self, post: Post) -> Result<Posted, MessagingError> {
+        let channel = self.channel(post.message.channel_id).await?;
+        // Stores keep microseconds: a stored row whose time differs from ours was there before.
+        let now = Utc::now().trunc_subsecs(6);
+        let mut central = central_message(&post.message, now);
+        if let Some(parent) = central.in_reply_to_root_message_id
+            && self.store.get_message(parent).await?.is_none()
+        {
+            // A reply to a message deleted meanwhile is still a reply worth keeping.
+            tracing::debug!(%parent, "dropping the reference to an unknown message");
+            central.in_reply_to_root_message_id = None;
+        }
+        let stored = self.store.create_message(&central).await?;
+        let repeated = stored.created_at != central.created_at;
+        let message =
+            BusMessage::from_stored(&stored, channel.message_server_id, post.author_display_name);
+        if !repeated {
+            self.bus.publish(BusEvent::NewMessage {
+                message: Box::new(message.clone()),
+                origin: post.origin,
+            });
+        }
+        Ok(Posted {
+            message,
+            stored,
+            channel,
+            repeated,
+            dispatched: Vec::new(),
+        })
+    }
+
+    /// Replaces a stored message (actions, `PATCH /messages/:id`) and announces the new version.
+    pub async fn update_message(
+        &self,
+        message: &CentralMessage,
+        origin: MessageOrigin,
+    ) -> Result<Option<BusMessage>, MessagingError> {
+        if !self.store.update_message(message).await? {
+            return Ok(None);
+        }
+        let channel = self.channel(message.channel_id).await?;
+        let mut announced = BusMessage::from_stored(message, channel.message_server_id, None);
+        announced.updated_at = Some(message.updated_at.timestamp_millis());
+        self.bus.publish(BusEvent::NewMessage {
+            message: Box::new(announced.clone()),
+            origin,
+        });
+        Ok(Some(announced))
+    }
+
+    /// Deletes one message; agents forget their copy. Deleting an unknown message is not an error.
+    pub async fn delete_message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> Result<bool, MessagingError> {
+        let deleted = self.store.delete_message(message_id).await?;
+        self.bus.publish(BusEvent::MessageDeleted {
+            channel_id,
+            message_id,
+        });
+        self.tell_agents(
+            channel_id,
+            AgentWork::MessageDeleted {
+                channel_id,
+                message_id,
+            },
+        )
+        .await?;
+        Ok(deleted)
+    }
+
+    /// Deletes every message of a channel; returns how many.
+    pub async fn clear_channel(&self, channel_id: ChannelId) -> Result<u64, MessagingError> {
+        let cleared = self.store.clear_channel_messages(channel_id).await?;
+        self.bus.publish(BusEvent::ChannelCleared { channel_id });
+        self.tell_agents(channel_id, AgentWork::ChannelCleared { channel_id })
+            .await?;
+        Ok(cleared)
+    }
+
+    /// Deletes a channel with its messages and participants; returns whether it existed.
+    pub async fn delete_channel(&self, channel_id: ChannelId) -> Result<bool, MessagingError> {
+        // The participants go with the channel: find the agents to tell first.
+        let agents = self.running_agents_in(channel_id, None).await?;
+        let deleted = self.store.delete_channel(channel_id).await?;
+        if deleted {
+            self.bus.publish(BusEvent::ChannelCleared { channel_id });
+            self.bus.publish(BusEvent::ChannelDeleted { channel_id });
+            self.send_to(&agents, AgentWork::ChannelCleared { channel_id })
+                .await;
+        }
+        Ok(deleted)
+    }
+
+    /// Updates a channel and announces its new state.
+    pub async fn update_channel(
+        &self,
+        channel_id: ChannelId,
+        update: &ChannelUpdate,
+    ) -> Result<Option<Channel>, MessagingError> {
+        let updated = self
+            .store
+            .update_channel(channel_id, update, Utc::now())
+            .await?;
+        if let Some(channel) = &updated {
+            self.bus.publish(BusEvent::ChannelUpdated {
+                channel_id,
+                channel: render::channel_json(channel),
+            });
+        }
+        Ok(updated)
+    }
+
+    /// An agent (or a client) says the work on a channel's message is done: the web UI hears
+    /// `messageComplete` and gets its input back.
+    pub fn complete(
+        &self,
+        channel_id: ChannelId,
+        agent_id: Option<AgentId>,
+        in_reply_to: Option<MessageId>,
+    ) {
+        self.bus.publish(BusEvent::MessageComplete {
+            channel_id,
+            agent_id,
+            in_reply_to,
+        });
+        self.bus.publish(BusEvent::ControlMessage {
+            channel_id,
+            action: ControlAction::EnableInput,
+            target: None,
+        });
+    }
+
+    async fn channel(&self, id: ChannelId) -> Result<Channel, MessagingError> {
+        self.store
+            .get_channel(id)
+            .await?
+            .ok_or(MessagingError::ChannelNotFound(id))
+    }
+
+    async fn dispatch_message(&self, posted: &Posted) -> Result<Vec<AgentId>, MessagingError> {
+        let message = &posted.message;
+        let agents = self
+            .running_agents_in(message.channel_id, Some(&message.author_id))
+            .await?;
+        let channel_type = message
+            .metadata_field("channelType")
+            .and_then(|value| value.as_str())
+            .and_then(ChannelType::parse)
+            .unwrap_or(posted.channel.channel_type);
+        let mut dispatched = Vec::with_capacity(agents.len());
+        for agent in agents {
+            if !self
+                .subscribed(agent, posted.channel.message_server_id)
+                .await?
+            {
+                continue;
+            }
+            let work = AgentWork::Message {
+                message: Box::new(message.clone()),
+                channel_type,
+            };
+            match self.dispatch.dispatch(agent, work).await {
+                Ok(()) => dispatched.push(agent),
+                Err(err) => tracing::warn!(%agent, %err, "message not handed to agent"),
+            }
+        }
+        Ok(dispatched)
+    }
+
+    /// Agents on a server: everyone is on the default server (1.7.2 registers each agent there).
+    async fn subscribed(
+        &self,
+        agent: AgentId,
+        server: eliza_domain::MessageServerId,
+    ) -> Result<bool, MessagingError> {
+        if server.0 == DEFAULT_SERVER_ID {
+            return Ok(true);
+        }
+        Ok(self
+            .store
+            .list_agent_servers(agent)
+            .await?
+            .contains(&server))
+    }
+
+    /// The running agents among the channel's participants, except `author`.
+    async fn running_agents_in(
+        &self,
+        channel: ChannelId,
+        author: Option<&str>,
+    ) -> Result<Vec<AgentId>, MessagingError> {
+        let participants = self.store.list_channel_participants(channel).await?;
+        Ok(participants
+            .iter()
+            .filter(|participant| Some(participant.as_str()) != author)
+            .filter_map(|participant| AgentId::parse(participant).ok())
+            .filter(|agent| self.dispatch.accepts(*agent))
+            .collect())
+    }
+
+    async fn tell_agents(&self, channel: ChannelId, work: AgentWork) -> Result<(), MessagingError> {
+        let agents = self.running_agents_in(channel, None).await?;
+        self.send_to(&agents, work).await;
+        Ok(())
+    }
+
+    async fn send_to(&self, agents: &[AgentId], work: AgentWork) {
+        for agent in agents {
+            if let Err(err) = self.dispatch.dispatch(*agent, work.clone()).await {
+                tracing::warn!(%agent, %err, "work not handed to agent");
+            }
+        }
+    }
+}
+
+fn central_message(new: &NewMessage, now: chrono::DateTime<Utc>) -> CentralMessage {
+    CentralMessage {
+        id: new.id.unwrap_or_else(MessageId::new_random),
+        channel_id: new.channel_id,
+        author_id: new.author_id.clone(),
+        content: new.content.clone(),
+        raw_message: Some(new.raw_message.clone()),
+        source_type: Some(new.source_type.clone()),
+        source_id: new.source_id.clone(),
+        metadata: new.metadata.clone(),
+        in_reply_to_root_message_id: new.in_reply_to,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[async_trait]
+impl AgentOutbox for Messaging {
+    async fn submit(&self, reply: NewMessage) -> Result<BusMessage, OutboxError> {
+        let post = Post {
+            message: reply,
+            origin: MessageOrigin::AgentReply,
+            author_display_name: None,
+        };
+        match self.store_and_announce(post).await {
+            Ok(posted) => Ok(posted.message),
+            Err(MessagingError::ChannelNotFound(id)) => {
+                Err(OutboxError::Invalid(format!("channel {id} does not exist")))
+            }
+            Err(MessagingError::Store(err)) => Err(OutboxError::Unavailable(err.to_string())),
+        }
+    }
+
+    fn complete(&self, channel_id: ChannelId, agent_id: AgentId, in_reply_to: Option<MessageId>) {
+        Messaging::complete(self, channel_id, Some(agent_id), in_reply_to);
+    }
+}

@@ -1,0 +1,248 @@
+//! The 1.7.2 JSON shapes of message servers, channels and messages (API spec §1.7): camelCase,
+//! ISO-8601 timestamps with milliseconds, absent optional fields omitted.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use eliza_domain::messaging::{CentralMessage, Channel, MessageServer};
+use serde_json::{Map, Value, json};
+
+/// `2026-11-23T11:00:00.209Z`, as JavaScript's `Date#toJSON`.
+pub fn iso(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn put_some(object: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        object.insert(key.to_owned(), value);
+    }
+}
+
+pub fn server_json(server: &MessageServer) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(server.id));
+    object.insert("name".into(), json!(server.name));
+    object.insert("sourceType".into(), json!(server.source_type));
+    put_some(
+        &mut object,
+        "sourceId",
+        server.source_id.as_ref().map(|v| json!(v)),
+    );
+    put_some(&mut object, "metadata", server.metadata.clone());
+    object.insert("createdAt".into(), json!(iso(&server.created_at)));
+    object.insert("updatedAt".into(), json!(iso(&server.updated_at)));
+    Value::Object(object)
+}
+
+pub fn channel_json(channel: &Channel) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(channel.id));
+    object.insert("messageServerId".into(), json!(channel.message_server_id));
+    object.insert("name".into(), json!(channel.name));
+    object.insert("type".into(), json!(channel.channel_type.as_str()));
+    put_some(
+        &mut object,
+        "sourceType",
+        channel.source_type.as_ref().map(|v| json!(v)),
+    );
+    put_some(
+        &mut object,
+        "sourceId",
+        channel.source_id.as_ref().map(|v| json!(v)),
+    );
+    put_some(
+        &mut object,
+        "topic",
+        channel.topic.as_ref().map(|v| json!(v)),
+    );
+    put_some(&mut object, "metadata", channel.metadata.clone());
+    object.insert("createdAt".into(), json!(iso(&channel.created_at)));
+    object.insert("updatedAt".into(), json!(iso(&channel.updated_at)));
+    Value::Object(object)
+}
+
+/// A `CentralMessage` as `/submit` and `GET /messages/:id` answer it.
+pub fn message_json(message: &CentralMessage) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(message.id));
+    object.insert("channelId".into(), json!(message.channel_id));
+    object.insert("authorId".into(), json!(message.author_id));
+    object.insert("content".into(), json!(message.content));
+    put_some(&mut object, "rawMessage", message.raw_message.clone());
+    put_some(
+        &mut object,
+        "sourceType",
+        message.source_type.as_ref().map(|v| json!(v)),
+    );
+    put_some(
+        &mut object,
+        "sourceId",
+        message.source_id.as_ref().map(|v| json!(v)),
+    );
+    put_some(&mut object, "metadata", message.metadata.clone());
+    object.insert(
+        "inReplyToRootMessageId".into(),
+        json!(message.in_reply_to_root_message_id),
+    );
+    object.insert("createdAt".into(), json!(iso(&message.created_at)));
+    object.insert("updatedAt".into(), json!(iso(&message.updated_at)));
+    Value::Object(object)
+}
+
+/// A message of `GET /channels/:id/messages`: the stored message, its metadata completed from the
+/// raw message (`thought`, `actions`, `attachments`), and `created_at`/`updated_at` in ms.
+pub fn list_item_json(message: &CentralMessage) -> Value {
+    let mut item = message_json(message);
+    let raw = message.raw_message.as_ref();
+    let raw_field = |key: &str| raw.and_then(|raw| raw.get(key)).cloned();
+    let mut metadata = match &message.metadata {
+        Some(Value::Object(object)) => object.clone(),
+        _ => Map::new(),
+    };
+    put_some(&mut metadata, "thought", raw_field("thought"));
+    put_some(&mut metadata, "actions", raw_field("actions"));
+    let attachments = raw_field("attachments").or_else(|| metadata.get("attachments").cloned());
+    put_some(&mut metadata, "attachments", attachments.map(media_urls));
+    item["metadata"] = Value::Object(metadata);
+    item["created_at"] = json!(message.created_at.timestamp_millis());
+    item["updated_at"] = json!(message.updated_at.timestamp_millis());
+    item
+}
+
+/// Attachment urls that point into the server's upload folder become `/media/uploads/...` urls.
+fn media_urls(mut attachments: Value) -> Value {
+    if let Value::Array(items) = &mut attachments {
+        for item in items {
+            if let Some(Value::String(url)) = item.get_mut("url") {
+                *url = media_url(url);
+            }
+        }
+    }
+    attachments
+}
+
+fn media_url(url: &str) -> String {
+    let served = ["http://", "https://", "/media/", "data:", "blob:"];
+    if served.iter().any(|prefix| url.starts_with(prefix)) {
+        return url.to_owned();
+    }
+    match url.replace('\\', "/").rsplit_once("/uploads/") {
+        Some((_, rest)) => format!("/media/uploads/{rest}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eliza_domain::messaging::ChannelType;
+    use eliza_domain::{ChannelId, MessageId, MessageServerId};
+
+    fn message() -> CentralMessage {
+        let at = DateTime::from_timestamp_millis(1_763_895_600_209).unwrap();
+        CentralMessage {
+            id: MessageId::new_random(),
+            channel_id: ChannelId::new_random(),
+            author_id: "a".into(),
+            content: "hi".into(),
+            raw_message: Some(json!({"thought": "t", "actions": ["REPLY"],
+                "attachments": [{"url": "/srv/.eliza/data/uploads/channels/c/1.png"}]})),
+            source_type: Some("agent_response".into()),
+            source_id: None,
+            metadata: Some(json!({"agentName": "Eliza"})),
+            in_reply_to_root_message_id: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn timestamps_are_javascript_iso_strings() {
+        let at = DateTime::from_timestamp_millis(1_763_895_600_209).unwrap();
+        assert_eq!(iso(&at), "2025-11-23T11:00:00.209Z");
+    }
+
+    #[test]
+    fn a_message_omits_absent_fields_but_keeps_a_null_reply_reference() {
+        let json = message_json(&message());
+        assert!(json.get("sourceId").is_none());
+        assert_eq!(json["inReplyToRootMessageId"], Value::Null);
+        assert_eq!(json["createdAt"], "2025-11-23T11:00:00.209Z");
+    }
+
+    #[test]
+    fn list_items_complete_metadata_from_the_raw_message() {
+        let item = list_item_json(&message());
+        assert_eq!(
+            item["metadata"],
+            json!({"agentName": "Eliza", "thought": "t", "actions": ["REPLY"],
+                "attachments": [{"url": "/media/uploads/channels/c/1.png"}]})
+        );
+        assert_eq!(item["created_at"], 1_763_895_600_209_i64);
+        assert_eq!(item["updated_at"], 1_763_895_600_209_i64);
+    }
+
+    #[test]
+    fn served_urls_are_left_alone() {
+        for url in [
+            "https://x/y.png",
+            "/media/uploads/a.png",
+            "data:image/png;base64,x",
+        ] {
+            assert_eq!(media_url(url), url);
+        }
+        assert_eq!(
+            media_url("C:\\eliza\\uploads\\a.png"),
+            "/media/uploads/a.png"
+        );
+    }
+
+    #[test]
+    fn channels_and_servers_have_their_1_7_2_keys() {
+        let at = Utc::now();
+        let channel = Channel {
+            id: ChannelId::new_random(),
+            message_server_id: MessageServerId::new_random(),
+            name: "c".into(),
+            channel_type: ChannelType::Dm,
+            source_type: None,
+            source_id: None,
+            topic: None,
+            metadata: Some(json!({"isDm": true})),
+            created_at: at,
+            updated_at: at,
+        };
+        let keys: Vec<String> = channel_json(&channel)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "messageServerId",
+                "name",
+                "type",
+                "metadata",
+                "createdAt",
+                "updatedAt"
+            ]
+        );
+        let server = MessageServer {
+            id: MessageServerId::new_random(),
+            name: "s".into(),
+            source_type: "eliza_default".into(),
+            source_id: None,
+            metadata: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let keys: Vec<String> = server_json(&server)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["id", "name", "sourceType", "createdAt", "updatedAt"]);
+    }
+}

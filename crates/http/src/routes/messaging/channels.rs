@@ -1,0 +1,428 @@
+//! Channels (API spec §2.3.3): create (group and DM), `dm-channel`, details, participants, channel
+//! agents, update and delete, also under the deprecated `central-channels` prefix.
+
+use super::params::{bad_request, messaging_error, parse_id, present, store_error, text};
+use crate::agent_ops::ensure_default_server;
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, ok, success};
+use crate::messaging::render::{channel_json, iso};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use eliza_domain::ids::DEFAULT_SERVER_ID;
+use eliza_domain::messaging::{Channel, ChannelType, ChannelUpdate};
+use eliza_domain::{AgentId, ChannelId, MessageServerId};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// The canonical prefix and its deprecated alias.
+pub const CHANNELS: [&str; 2] = ["/messaging/channels", "/messaging/central-channels"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/messaging/dm-channel", web::get().to(dm_channel));
+    for base in CHANNELS {
+        cfg.route(base, web::post().to(create_channel))
+            .route(
+                &format!("{base}/{{channel_id}}/details"),
+                web::get().to(details),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}/participants"),
+                web::get().to(participants),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}/agents"),
+                web::get().to(channel_agents),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}/agents"),
+                web::post().to(add_agent),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}/agents/{{agent_id}}"),
+                web::delete().to(remove_agent),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}"),
+                web::patch().to(update_channel),
+            )
+            .route(
+                &format!("{base}/{{channel_id}}"),
+                web::delete().to(delete_channel),
+            );
+    }
+}
+
+/// What a new channel is made of; shared by explicit creation, DMs and auto-creation on post.
+pub struct NewChannel {
+    pub id: ChannelId,
+    pub server: MessageServerId,
+    pub name: String,
+    pub channel_type: ChannelType,
+    pub source_type: Option<String>,
+    pub metadata: Option<Value>,
+    pub participants: Vec<String>,
+}
+
+/// Creates a channel on an existing server (404 family B otherwise).
+pub async fn create(state: &AppState, new: NewChannel) -> Result<Channel, ApiError> {
+    let failed = |err| store_error(err, "Failed to create channel");
+    let server = state
+        .store
+        .get_message_server(new.server)
+        .await
+        .map_err(failed)?;
+    if server.is_none() && new.server.0 == DEFAULT_SERVER_ID {
+        // The default server exists from start-up on; recreate it if someone deleted its row.
+        ensure_default_server(state.store.as_ref())
+            .await
+            .map_err(failed)?;
+    } else if server.is_none() {
+        return Err(ApiError::plain(
+            StatusCode::NOT_FOUND,
+            format!("Server {} does not exist", new.server),
+        ));
+    }
+    let now = Utc::now();
+    let channel = Channel {
+        id: new.id,
+        message_server_id: new.server,
+        name: new.name,
+        channel_type: new.channel_type,
+        source_type: new.source_type,
+        source_id: None,
+        topic: None,
+        metadata: new.metadata,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut participants = new.participants;
+    participants.dedup();
+    state
+        .store
+        .create_channel(&channel, &participants)
+        .await
+        .map_err(failed)
+}
+
+const INVALID_PAYLOAD: &str = "Invalid payload. Required: name, message_server_id (UUID), participantCentralUserIds (array of UUIDs). Optional: type, metadata.";
+
+/// An array of UUID strings (`participantCentralUserIds`); anything else is the payload error.
+fn participant_ids(value: Option<&Value>, invalid: &str) -> Result<Vec<String>, ApiError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let items = value.as_array().ok_or_else(|| bad_request(invalid))?;
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item
+            .as_str()
+            .and_then(eliza_domain::validate_uuid)
+            .ok_or_else(|| bad_request(invalid))?;
+        let id = id.to_string();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The server a body names (`message_server_id`, deprecated `server_id`, seed `messageServerId`);
+/// absent means the current server, as the api-client assumes. A value that is not a UUID string
+/// (a number, `""`) is an error, not the current server.
+pub fn server_of(body: &Map<String, Value>) -> Result<MessageServerId, ApiError> {
+    let invalid = "Invalid message_server_id format";
+    let given = [
+        "message_server_id",
+        "server_id",
+        "messageServerId",
+        "serverId",
+    ]
+    .iter()
+    .find_map(|key| present(body, key));
+    match given {
+        None => Ok(MessageServerId(DEFAULT_SERVER_ID)),
+        Some(value) => parse_id(value.as_str().unwrap_or_default(), invalid),
+    }
+}
+
+fn channel_type(value: Option<&Value>, invalid: &str) -> Result<ChannelType, ApiError> {
+    match value {
+        None => Ok(ChannelType::Group),
+        Some(value) => value
+            .as_str()
+            .and_then(ChannelType::parse)
+            .ok_or_else(|| bad_request(invalid)),
+    }
+}
+
+fn metadata(value: Option<&Value>) -> Result<Option<Value>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+        Some(_) => Err(bad_request("metadata must be an object")),
+    }
+}
+
+async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
+    let body = body.object()?;
+    let server = server_of(body)?;
+    let name = text(body, "name").ok_or_else(|| bad_request(INVALID_PAYLOAD))?;
+    let listed =
+        present(body, "participantCentralUserIds").or_else(|| present(body, "participantIds"));
+    let channel = create(
+        &state,
+        NewChannel {
+            id: ChannelId::new_random(),
+            server,
+            name: name.to_owned(),
+            channel_type: channel_type(present(body, "type"), INVALID_PAYLOAD)?,
+            source_type: text(body, "sourceType").map(str::to_owned),
+            metadata: metadata(present(body, "metadata"))?,
+            participants: participant_ids(listed, INVALID_PAYLOAD)?,
+        },
+    )
+    .await?;
+    Ok(success(StatusCode::CREATED, channel_json(&channel)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DmQuery {
+    current_user_id: Option<String>,
+    target_user_id: Option<String>,
+    dm_server_id: Option<String>,
+}
+
+/// Finds or creates the DM channel of two entities, named `DM-<id1>-<id2>` (sorted).
+async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> ApiResult {
+    let missing = || bad_request("Missing targetUserId or currentUserId");
+    let uuid = |value: &Option<String>| {
+        value
+            .as_deref()
+            .and_then(eliza_domain::validate_uuid)
+            .map(|id| id.to_string())
+    };
+    let current = uuid(&query.current_user_id).ok_or_else(missing)?;
+    let target = uuid(&query.target_user_id).ok_or_else(missing)?;
+    if current == target {
+        return Err(bad_request("Cannot create DM channel with oneself"));
+    }
+    let server = dm_server(&state, query.dm_server_id.as_deref()).await?;
+    let (first, second) = if current < target {
+        (current, target)
+    } else {
+        (target, current)
+    };
+    let name = format!("DM-{first}-{second}");
+    if let Some(channel) = find_named_dm(&state, server, (&first, &second), &name).await? {
+        return Ok(ok(channel_json(&channel)));
+    }
+    let channel = create(
+        &state,
+        NewChannel {
+            id: ChannelId::new_random(),
+            server,
+            name,
+            channel_type: ChannelType::Dm,
+            source_type: None,
+            metadata: Some(json!({"user1": first, "user2": second})),
+            participants: vec![first, second],
+        },
+    )
+    .await?;
+    Ok(ok(channel_json(&channel)))
+}
+
+/// The DM channel named `name` on the server, as 1.7.2 looks it up. The two entities may share other
+/// DM channels (the web UI's "Chat - …" ones): their oldest one is only a shortcut.
+async fn find_named_dm(
+    state: &AppState,
+    server: MessageServerId,
+    (first, second): (&str, &str),
+    name: &str,
+) -> Result<Option<Channel>, ApiError> {
+    let failed = |err| store_error(err, "Failed to find or create DM channel");
+    let named = |channel: &Channel| channel.channel_type == ChannelType::Dm && channel.name == name;
+    let oldest = state
+        .store
+        .find_dm_channel(server, first, second)
+        .await
+        .map_err(failed)?;
+    if let Some(channel) = oldest.filter(named) {
+        return Ok(Some(channel));
+    }
+    let channels = state
+        .store
+        .list_server_channels(server)
+        .await
+        .map_err(failed)?;
+    Ok(channels.into_iter().find(named))
+}
+
+/// `dmServerId` when it names a known server, else the current one.
+async fn dm_server(state: &AppState, requested: Option<&str>) -> Result<MessageServerId, ApiError> {
+    let current = MessageServerId(DEFAULT_SERVER_ID);
+    let Some(id) = requested.and_then(|text| MessageServerId::parse(text).ok()) else {
+        return Ok(current);
+    };
+    let known = state
+        .store
+        .get_message_server(id)
+        .await
+        .map_err(|err| store_error(err, "Failed to find or create DM channel"))?;
+    Ok(if known.is_some() { id } else { current })
+}
+
+pub fn channel_id(path: &str, message: &str) -> Result<ChannelId, ApiError> {
+    parse_id(path, message)
+}
+
+pub async fn find_channel(state: &AppState, id: ChannelId) -> Result<Channel, ApiError> {
+    state
+        .store
+        .get_channel(id)
+        .await
+        .map_err(|err| store_error(err, "Failed to fetch channel"))?
+        .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Channel not found"))
+}
+
+async fn details(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let channel = find_channel(&state, channel_id(&path, "Invalid channelId")?).await?;
+    Ok(ok(channel_json(&channel)))
+}
+
+async fn participant_list(state: &AppState, id: ChannelId) -> Result<Vec<String>, ApiError> {
+    state
+        .store
+        .list_channel_participants(id)
+        .await
+        .map_err(|err| store_error(err, "Failed to fetch channel participants"))
+}
+
+/// A plain array of entity ids, as 1.7.2 answers (the web UI also accepts `{participants}`).
+async fn participants(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let id = channel_id(&path, "Invalid channelId")?;
+    Ok(ok(participant_list(&state, id).await?))
+}
+
+async fn channel_agents(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let id = channel_id(&path, "Invalid channelId format")?;
+    let participants = participant_list(&state, id).await?;
+    Ok(ok(json!({"channelId": id, "participants": participants})))
+}
+
+fn channel_and_agent(channel: &str, agent: &str) -> Result<(ChannelId, AgentId), ApiError> {
+    let message = "Invalid channelId or agentId format";
+    Ok((parse_id(channel, message)?, parse_id(agent, message)?))
+}
+
+async fn add_agent(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> ApiResult {
+    let agent = text(body.object()?, "agentId").unwrap_or_default();
+    let (channel, agent) = channel_and_agent(&path, agent)?;
+    find_channel(&state, channel).await?;
+    // Like 1.7.2, any entity id may join: the agent need not exist (yet).
+    state
+        .store
+        .add_channel_participants(channel, &[agent.to_string()])
+        .await
+        .map_err(|err| store_error(err, "Failed to add agent to channel"))?;
+    Ok(success(
+        StatusCode::CREATED,
+        json!({"channelId": channel, "agentId": agent, "message": "Agent added to channel successfully"}),
+    ))
+}
+
+async fn remove_agent(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
+    let (channel, agent) = channel_and_agent(&path.0, &path.1)?;
+    find_channel(&state, channel).await?;
+    let removed = state
+        .store
+        .remove_channel_participant(channel, &agent.to_string())
+        .await
+        .map_err(|err| store_error(err, "Failed to remove agent from channel"))?;
+    if !removed {
+        return Err(ApiError::plain(
+            StatusCode::NOT_FOUND,
+            "Agent is not a participant in this channel",
+        ));
+    }
+    Ok(ok(
+        json!({"channelId": channel, "agentId": agent, "message": "Agent removed from channel successfully"}),
+    ))
+}
+
+const INVALID_UPDATE: &str = "Invalid payload. Optional: name (non-empty string), participantCentralUserIds (array of UUIDs), metadata (object).";
+
+fn channel_update(body: &Map<String, Value>) -> Result<ChannelUpdate, ApiError> {
+    let name = match present(body, "name") {
+        None => None,
+        Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
+        Some(_) => return Err(bad_request(INVALID_UPDATE)),
+    };
+    let participants = match present(body, "participantCentralUserIds") {
+        None => None,
+        listed => Some(participant_ids(listed, INVALID_UPDATE)?),
+    };
+    let metadata = match body.get("metadata") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(value @ Value::Object(_)) => Some(Some(value.clone())),
+        Some(_) => return Err(bad_request(INVALID_UPDATE)),
+    };
+    Ok(ChannelUpdate {
+        name,
+        topic: None,
+        metadata,
+        participant_ids: participants,
+    })
+}
+
+async fn update_channel(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> ApiResult {
+    let id = channel_id(&path, "Invalid channelId")?;
+    let update = channel_update(body.object()?)?;
+    let updated = state
+        .messaging
+        .update_channel(id, &update)
+        .await
+        .map_err(|err| messaging_error(err, "Failed to update channel"))?
+        .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Channel not found"))?;
+    Ok(ok(channel_json(&updated)))
+}
+
+/// 204 whether or not the channel existed (deleting is idempotent, as in 1.7.2).
+async fn delete_channel(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let id = channel_id(&path, "Invalid channelId")?;
+    state
+        .messaging
+        .delete_channel(id)
+        .await
+        .map_err(|err| messaging_error(err, "Failed to delete channel"))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The metadata 1.7.2 gives a channel it creates because a message arrived for it.
+pub fn auto_created_metadata(
+    author: &str,
+    channel_type: ChannelType,
+    given: Option<&Map<String, Value>>,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("created_by".into(), json!("gui_auto_creation"));
+    metadata.insert("created_for_user".into(), json!(author));
+    metadata.insert("created_at".into(), json!(iso(&Utc::now())));
+    metadata.insert("channel_type".into(), json!(channel_type.as_str()));
+    if let Some(given) = given {
+        metadata.extend(given.clone());
+    }
+    Value::Object(metadata)
+}
