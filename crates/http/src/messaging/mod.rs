@@ -3,6 +3,7 @@
 //! part in the channel. Keeping the three steps in one place is what makes every path behave alike.
 
 pub mod render;
+pub mod socket_events;
 pub mod watch;
 
 use async_trait::async_trait;
