@@ -410,19 +410,102 @@ async fn delete_channel(state: web::Data<AppState>, path: web::Path<String>) -> 
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A string field of message metadata, under any of its spellings.
+pub fn metadata_text<'a>(
+    metadata: Option<&'a Map<String, Value>>,
+    keys: &[&str],
+) -> Option<&'a str> {
+    metadata.and_then(|metadata| super::params::text_of(metadata, keys))
+}
+
+/// DM when the metadata says so (`isDm`, or `channelType`/`channel_type` of DM).
+pub fn is_dm(metadata: Option<&Map<String, Value>>) -> bool {
+    metadata.is_some_and(|metadata| {
+        metadata.get("isDm") == Some(&Value::Bool(true))
+            || super::params::text_of(metadata, &["channelType", "channel_type"]) == Some("DM")
+    })
+}
+
+/// A message arrived for a channel that may not exist yet (HTTP post or socket SEND_MESSAGE).
+pub struct AutoCreate<'a> {
+    pub author: &'a str,
+    pub server: MessageServerId,
+    pub metadata: Option<&'a Map<String, Value>>,
+    /// The DM partner when the caller names it outside the metadata.
+    pub target: Option<&'a str>,
+    /// `gui_auto_creation` or `socketio_auto_creation`.
+    pub created_by: &'static str,
+}
+
+/// The channel, created with the 1.7.2 auto-creation rules when it does not exist yet: GROUP
+/// unless the metadata says DM, named `Chat <id8>`/`DM <id8>`, the author (and the DM partner,
+/// `targetUserId`/`recipientId`) as participants.
+pub async fn find_or_auto_create(
+    state: &AppState,
+    id: ChannelId,
+    auto: AutoCreate<'_>,
+) -> Result<Channel, ApiError> {
+    let existing = state
+        .store
+        .get_channel(id)
+        .await
+        .map_err(|err| store_error(err, "Failed to process message"))?;
+    if let Some(channel) = existing {
+        return Ok(channel);
+    }
+    let dm = is_dm(auto.metadata);
+    let kind = if dm {
+        ChannelType::Dm
+    } else {
+        ChannelType::Group
+    };
+    let mut participants = vec![auto.author.to_owned()];
+    let target = auto
+        .target
+        .or_else(|| metadata_text(auto.metadata, &["targetUserId", "recipientId"]));
+    if dm && let Some(target) = target {
+        participants.push(target.to_owned());
+    }
+    let short = &id.to_string()[..8];
+    create(
+        state,
+        NewChannel {
+            id,
+            server: auto.server,
+            name: format!("{} {short}", if dm { "DM" } else { "Chat" }),
+            channel_type: kind,
+            source_type: Some("auto_created".to_owned()),
+            metadata: Some(auto_created_metadata(&auto, kind)),
+            participants,
+        },
+    )
+    .await
+}
+
 /// The metadata 1.7.2 gives a channel it creates because a message arrived for it.
-pub fn auto_created_metadata(
-    author: &str,
-    channel_type: ChannelType,
-    given: Option<&Map<String, Value>>,
-) -> Value {
+fn auto_created_metadata(auto: &AutoCreate<'_>, channel_type: ChannelType) -> Value {
     let mut metadata = Map::new();
-    metadata.insert("created_by".into(), json!("gui_auto_creation"));
-    metadata.insert("created_for_user".into(), json!(author));
+    metadata.insert("created_by".into(), json!(auto.created_by));
+    metadata.insert("created_for_user".into(), json!(auto.author));
     metadata.insert("created_at".into(), json!(iso(&Utc::now())));
     metadata.insert("channel_type".into(), json!(channel_type.as_str()));
-    if let Some(given) = given {
+    if let Some(given) = auto.metadata {
         metadata.extend(given.clone());
     }
     Value::Object(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dm_metadata_is_recognised_in_each_spelling() {
+        let dm = |value: Value| is_dm(value.as_object());
+        assert!(dm(json!({"isDm": true})));
+        assert!(dm(json!({"channelType": "DM"})));
+        assert!(dm(json!({"channel_type": "DM"})));
+        assert!(!dm(json!({"isDm": "yes", "channelType": "GROUP"})));
+        assert!(!is_dm(None));
+    }
 }

@@ -3,7 +3,7 @@
 //! the api-client calls: `GET/PATCH /messages/:id` and `POST /messages/search`; and the
 //! `generate-title` route, which needs an agent runtime for chats of four messages or more.
 
-use super::channels::{CHANNELS, NewChannel, auto_created_metadata, channel_id, create};
+use super::channels::{AutoCreate, CHANNELS, channel_id, find_or_auto_create, metadata_text};
 use super::params::{
     bad_request, limit, messaging_error, parse_id, parse_time, present, store_error, text, text_of,
 };
@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use eliza_bus::{MessageOrigin, NewMessage};
-use eliza_domain::messaging::{Channel, ChannelType, MessagePage, MessageSearch};
+use eliza_domain::messaging::{Channel, MessagePage, MessageSearch};
 use eliza_domain::{AgentId, AgentStatus, ChannelId, MessageId, MessageServerId, string_to_uuid};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -117,55 +117,22 @@ fn read_post(req: &HttpRequest, body: &Map<String, Value>) -> Result<ChannelPost
     })
 }
 
-fn metadata_text<'a>(metadata: Option<&'a Map<String, Value>>, keys: &[&str]) -> Option<&'a str> {
-    metadata.and_then(|metadata| text_of(metadata, keys))
-}
-
-/// DM when the metadata says so (`isDm`, or `channelType`/`channel_type` of DM).
-fn is_dm(metadata: Option<&Map<String, Value>>) -> bool {
-    metadata.is_some_and(|metadata| {
-        metadata.get("isDm") == Some(&Value::Bool(true))
-            || text_of(metadata, &["channelType", "channel_type"]) == Some("DM")
-    })
-}
-
 /// The channel, created with the 1.7.2 auto-creation rules when it does not exist yet.
 async fn channel_for_post(
     state: &AppState,
     id: ChannelId,
     post: &ChannelPost,
 ) -> Result<Channel, ApiError> {
-    let failed = |err| store_error(err, "Failed to process message");
-    if let Some(channel) = state.store.get_channel(id).await.map_err(failed)? {
-        return Ok(channel);
-    }
-    let metadata = post.metadata.as_ref();
-    let dm = is_dm(metadata);
-    let kind = if dm {
-        ChannelType::Dm
-    } else {
-        ChannelType::Group
+    let auto = AutoCreate {
+        author: &post.author,
+        server: post
+            .server
+            .unwrap_or(MessageServerId(eliza_domain::ids::DEFAULT_SERVER_ID)),
+        metadata: post.metadata.as_ref(),
+        target: None,
+        created_by: "gui_auto_creation",
     };
-    let short = &id.to_string()[..8];
-    let mut participants = vec![post.author.clone()];
-    if dm && let Some(target) = metadata_text(metadata, &["targetUserId", "recipientId"]) {
-        participants.push(target.to_owned());
-    }
-    create(
-        state,
-        NewChannel {
-            id,
-            server: post
-                .server
-                .unwrap_or(MessageServerId(eliza_domain::ids::DEFAULT_SERVER_ID)),
-            name: format!("{} {short}", if dm { "DM" } else { "Chat" }),
-            channel_type: kind,
-            source_type: Some("auto_created".to_owned()),
-            metadata: Some(auto_created_metadata(&post.author, kind, metadata)),
-            participants,
-        },
-    )
-    .await
+    find_or_auto_create(state, id, auto).await
 }
 
 /// The agent meant to answer: the first participant that is not the author, else the
@@ -573,15 +540,5 @@ mod tests {
             message_id_for(ChannelId::new_random(), "a", Some("tmp-1"))
         );
         assert_eq!(message_id_for(channel, "a", None), None);
-    }
-
-    #[test]
-    fn dm_metadata_is_recognised_in_each_spelling() {
-        let dm = |value: Value| is_dm(value.as_object());
-        assert!(dm(json!({"isDm": true})));
-        assert!(dm(json!({"channelType": "DM"})));
-        assert!(dm(json!({"channel_type": "DM"})));
-        assert!(!dm(json!({"isDm": "yes", "channelType": "GROUP"})));
-        assert!(!is_dm(None));
     }
 }

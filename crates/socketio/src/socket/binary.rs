@@ -1,0 +1,176 @@
+//! Binary attachments: a BINARY_EVENT / BINARY_ACK names `N` attachments with placeholders
+//! `{"_placeholder":true,"num":i}`; the next `N` binary Engine.IO messages fill them in.
+//!
+//! JSON has no bytes, so a resolved attachment becomes Node's `Buffer.toJSON()` shape
+//! `{"type":"Buffer","data":[…]}`, which the application can recognise.
+
+use serde_json::{Value, json};
+
+use super::packet::{Packet, PacketError, PacketType};
+
+/// Collects the attachments of one binary packet.
+#[derive(Debug, Default)]
+pub struct BinaryAssembler {
+    pending: Option<(Packet, Vec<Vec<u8>>)>,
+}
+
+/// What the assembler made of an incoming Socket.IO text packet.
+#[derive(Debug, PartialEq)]
+pub enum Assembled {
+    /// A complete packet (binary ones with their attachments resolved).
+    Ready(Packet),
+    /// A binary packet waiting for its attachments.
+    Waiting,
+}
+
+impl BinaryAssembler {
+    pub fn is_waiting(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Takes a decoded packet; binary packets wait until their attachments arrive.
+    /// A text packet while attachments are pending is a protocol error.
+    pub fn start(&mut self, packet: Packet) -> Result<Assembled, PacketError> {
+        if self.pending.is_some() {
+            return Err(PacketError::InvalidPlaceholder);
+        }
+        if packet.kind.is_binary() && packet.attachments > 0 {
+            let capacity = packet.attachments;
+            self.pending = Some((packet, Vec::with_capacity(capacity)));
+            return Ok(Assembled::Waiting);
+        }
+        finish(packet, &[]).map(Assembled::Ready)
+    }
+
+    /// Takes one attachment; a binary message nobody announced is a protocol error.
+    pub fn push(&mut self, bytes: Vec<u8>) -> Result<Assembled, PacketError> {
+        let Some((packet, mut buffers)) = self.pending.take() else {
+            return Err(PacketError::InvalidPlaceholder);
+        };
+        buffers.push(bytes);
+        if buffers.len() < packet.attachments {
+            self.pending = Some((packet, buffers));
+            return Ok(Assembled::Waiting);
+        }
+        finish(packet, &buffers).map(Assembled::Ready)
+    }
+}
+
+/// Resolves the placeholders and turns binary types into their plain counterparts.
+fn finish(mut packet: Packet, buffers: &[Vec<u8>]) -> Result<Packet, PacketError> {
+    if let Some(data) = packet.data.as_mut() {
+        resolve_placeholders(data, buffers)?;
+    }
+    packet.kind = match packet.kind {
+        PacketType::BinaryEvent => PacketType::Event,
+        PacketType::BinaryAck => PacketType::Ack,
+        other => other,
+    };
+    packet.attachments = 0;
+    Ok(packet)
+}
+
+fn resolve_placeholders(value: &mut Value, buffers: &[Vec<u8>]) -> Result<(), PacketError> {
+    if let Some(num) = placeholder_index(value) {
+        let bytes = buffers.get(num).ok_or(PacketError::InvalidPlaceholder)?;
+        *value = json!({ "type": "Buffer", "data": bytes });
+        return Ok(());
+    }
+    match value {
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|item| resolve_placeholders(item, buffers)),
+        Value::Object(map) => map
+            .values_mut()
+            .try_for_each(|item| resolve_placeholders(item, buffers)),
+        _ => Ok(()),
+    }
+}
+
+fn placeholder_index(value: &Value) -> Option<usize> {
+    let map = value.as_object()?;
+    if map.get("_placeholder") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    map.get("num")?
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(text: &str) -> Packet {
+        Packet::decode(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn plain_packets_pass_through() {
+        let mut assembler = BinaryAssembler::default();
+        let packet = decode(r#"2["a"]"#);
+        assert_eq!(
+            assembler.start(packet.clone()),
+            Ok(Assembled::Ready(packet))
+        );
+    }
+
+    #[test]
+    fn attachments_fill_their_placeholders_in_order() {
+        let mut assembler = BinaryAssembler::default();
+        let packet =
+            decode(r#"52-["up",{"_placeholder":true,"num":1},[{"_placeholder":true,"num":0}]]"#);
+        assert_eq!(assembler.start(packet), Ok(Assembled::Waiting));
+        assert_eq!(assembler.push(vec![1]), Ok(Assembled::Waiting));
+        let Ok(Assembled::Ready(done)) = assembler.push(vec![2, 3]) else {
+            panic!("not ready")
+        };
+        assert_eq!(done.kind, PacketType::Event);
+        let (name, args) = done.into_event().unwrap_or_default();
+        assert_eq!(name, "up");
+        assert_eq!(
+            args,
+            vec![
+                json!({"type":"Buffer","data":[2,3]}),
+                json!([{"type":"Buffer","data":[1]}])
+            ]
+        );
+        assert!(!assembler.is_waiting());
+    }
+
+    #[test]
+    fn binary_ack_becomes_ack() {
+        let mut assembler = BinaryAssembler::default();
+        assert_eq!(
+            assembler.start(decode(r#"61-3[{"_placeholder":true,"num":0}]"#)),
+            Ok(Assembled::Waiting)
+        );
+        let Ok(Assembled::Ready(done)) = assembler.push(vec![9]) else {
+            panic!("not ready")
+        };
+        assert_eq!((done.kind, done.ack_id), (PacketType::Ack, Some(3)));
+    }
+
+    #[test]
+    fn unexpected_or_missing_attachments_are_errors() {
+        let mut assembler = BinaryAssembler::default();
+        assert_eq!(
+            assembler.push(vec![1]),
+            Err(PacketError::InvalidPlaceholder)
+        );
+        let out_of_range = decode(r#"51-["up",{"_placeholder":true,"num":5}]"#);
+        assert_eq!(assembler.start(out_of_range), Ok(Assembled::Waiting));
+        assert_eq!(
+            assembler.push(vec![1]),
+            Err(PacketError::InvalidPlaceholder)
+        );
+        assert_eq!(
+            assembler.start(decode(r#"51-["up",{"_placeholder":true,"num":0}]"#)),
+            Ok(Assembled::Waiting)
+        );
+        assert_eq!(
+            assembler.start(decode(r#"2["a"]"#)),
+            Err(PacketError::InvalidPlaceholder)
+        );
+    }
+}

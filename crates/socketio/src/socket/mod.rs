@@ -1,0 +1,4 @@
+//! Socket.IO v5: namespaces, events and acks, carried in Engine.IO `message` packets.
+
+pub mod binary;
+pub mod packet;
