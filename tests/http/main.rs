@@ -13,6 +13,7 @@ mod messaging_fixture;
 mod messaging_flow;
 mod messaging_messages;
 mod messaging_servers;
+mod realtime;
 mod server;
 mod sessions;
 mod support;

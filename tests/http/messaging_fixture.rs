@@ -29,7 +29,11 @@ impl Deref for MessagingApp {
 
 impl MessagingApp {
     pub async fn new() -> MessagingApp {
-        let mut app = TestApp::new().await;
+        Self::with_config(eliza_http::HttpConfig::default()).await
+    }
+
+    pub async fn with_config(config: eliza_http::HttpConfig) -> MessagingApp {
+        let mut app = TestApp::with_config(config).await;
         let inboxes = AgentInboxes::with_limits(64, Duration::from_secs(2), 3);
         let bus = Arc::new(InProcessBus::new());
         app.state = app

@@ -3,7 +3,7 @@
 use clap::Parser;
 use eliza_domain::secrets::DEFAULT_SECRET_SALT;
 use eliza_http::sessions::SessionConfig;
-use eliza_http::{CorsOrigins, HttpConfig};
+use eliza_http::{CorsOrigins, HttpConfig, SocketIoConfig};
 use std::path::{Path, PathBuf};
 
 /// eliza-server: a drop-in replacement for the elizaOS 1.7.2 agent server.
@@ -100,8 +100,9 @@ pub fn http_config_from_env() -> Result<HttpConfig, String> {
         env_dir: std::env::current_dir()
             .map_err(|err| format!("cannot read the working directory: {err}"))?,
         secret_salt: env_var("SECRET_SALT").unwrap_or_else(|| DEFAULT_SECRET_SALT.to_owned()),
-        reply_timeout: parse_reply_timeout(env_var("REPLY_TIMEOUT_MS"))?,
+        reply_timeout: millis_from_env("REPLY_TIMEOUT_MS", HttpConfig::default().reply_timeout)?,
         sessions: sessions_from(env_var),
+        socket_io: socket_io_from_env()?,
     })
 }
 
@@ -111,10 +112,31 @@ fn sessions_from(lookup: impl Fn(&str) -> Option<String>) -> SessionConfig {
     SessionConfig::from_lookup(lookup)
 }
 
-/// `REPLY_TIMEOUT_MS`: how long the http and sse message transports wait for an agent.
-fn parse_reply_timeout(value: Option<String>) -> Result<std::time::Duration, String> {
+/// The Engine.IO heartbeat: `SOCKETIO_PING_INTERVAL_MS`, `SOCKETIO_PING_TIMEOUT_MS`.
+fn socket_io_from_env() -> Result<SocketIoConfig, String> {
+    let defaults = SocketIoConfig::default();
+    Ok(SocketIoConfig {
+        ping_interval: millis_from_env("SOCKETIO_PING_INTERVAL_MS", defaults.ping_interval)?,
+        ping_timeout: millis_from_env("SOCKETIO_PING_TIMEOUT_MS", defaults.ping_timeout)?,
+        ..defaults
+    })
+}
+
+fn millis_from_env(
+    name: &str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, String> {
+    parse_millis(name, env_var(name), default)
+}
+
+/// A positive number of milliseconds (`REPLY_TIMEOUT_MS` and the like); absent means `default`.
+fn parse_millis(
+    name: &str,
+    value: Option<String>,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     match value {
-        None => Ok(HttpConfig::default().reply_timeout),
+        None => Ok(default),
         Some(text) => text
             .trim()
             .parse::<u64>()
@@ -122,9 +144,7 @@ fn parse_reply_timeout(value: Option<String>) -> Result<std::time::Duration, Str
             .filter(|ms| *ms > 0)
             .map(std::time::Duration::from_millis)
             .ok_or_else(|| {
-                format!(
-                    "REPLY_TIMEOUT_MS: expected a positive number of milliseconds, got {text:?}"
-                )
+                format!("{name}: expected a positive number of milliseconds, got {text:?}")
             }),
     }
 }
@@ -134,16 +154,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reply_timeouts_are_positive_milliseconds() {
+    fn durations_are_positive_milliseconds() {
         use std::time::Duration;
-        assert_eq!(parse_reply_timeout(None), Ok(Duration::from_secs(60)));
+        let default = Duration::from_secs(60);
+        assert_eq!(parse_millis("REPLY_TIMEOUT_MS", None, default), Ok(default));
         assert_eq!(
-            parse_reply_timeout(Some("1500".into())),
+            parse_millis("REPLY_TIMEOUT_MS", Some("1500".into()), default),
             Ok(Duration::from_millis(1500))
         );
         for bad in ["0", "-1", "soon", ""] {
-            let err = parse_reply_timeout(Some(bad.into())).unwrap_err();
-            assert!(err.starts_with("REPLY_TIMEOUT_MS: expected"), "{err}");
+            let err =
+                parse_millis("SOCKETIO_PING_INTERVAL_MS", Some(bad.into()), default).unwrap_err();
+            assert!(
+                err.starts_with("SOCKETIO_PING_INTERVAL_MS: expected"),
+                "{err}"
+            );
         }
     }
 

@@ -1,16 +1,18 @@
 //! eliza-server: flags and environment, tracing, store, HTTP server, graceful shutdown.
 
 mod config;
+#[cfg(feature = "echo-agents")]
+mod echo;
 mod limits;
 
 use actix_web::HttpServer;
 use clap::Parser;
 use config::{Cli, http_config_from_env};
 use eliza_domain::lifecycle::{AgentLifecycle, StatusRegistry};
-use eliza_domain::store::StoreInfo;
+use eliza_domain::store::{Store, StoreInfo};
 use eliza_http::character_source::characters_from_body;
 use eliza_http::logs::LogBuffer;
-use eliza_http::{AppState, agent_ops, app};
+use eliza_http::{AppState, HttpConfig, agent_ops, app};
 use eliza_store::{DieselStore, StoreOptions};
 use serde_json::json;
 use std::io::ErrorKind;
@@ -70,8 +72,8 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         .await
         .map_err(|err| format!("cannot open the database: {err}"))?;
     tracing::info!(backend = store.backend(), "database ready");
-    let agents: Arc<dyn AgentLifecycle> = Arc::new(StatusRegistry::default());
-    let state = AppState::new(Arc::new(store), agents.clone(), config, logs);
+    let state = app_state(Arc::new(store), config, logs);
+    let agents = Arc::clone(&state.agents);
     agent_ops::ensure_default_server(state.store.as_ref())
         .await
         .map_err(|err| format!("cannot prepare the database: {err}"))?;
@@ -115,6 +117,17 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The shared state; agents only track their status until a runtime exists (or, in a binary
+/// built with `echo-agents` and run with `ELIZA_ECHO_AGENTS=1`, answer with an echo).
+fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> AppState {
+    #[cfg(feature = "echo-agents")]
+    if echo::requested() {
+        return echo::app_state(store, config, logs);
+    }
+    let agents: Arc<dyn AgentLifecycle> = Arc::new(StatusRegistry::default());
+    AppState::new(store, agents, config, logs)
 }
 
 /// `--character FILE…`: create or update each character, then start it.

@@ -27,6 +27,7 @@ pub fn app(
     >,
 > {
     let json_limit = state.config.max_json_bytes;
+    let socket_io = state.socket_io.clone();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(json_limit))
@@ -39,6 +40,7 @@ pub fn app(
                 .configure(routes::configure_api)
                 .default_service(web::to(not_found)),
         )
+        .configure(|cfg| socket_io.configure(cfg))
         .configure(routes::configure_public)
         .default_service(web::to(not_found))
         .wrap(from_fn(security_headers))

@@ -12,9 +12,11 @@ pub mod messaging;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
+pub mod realtime;
 pub mod routes;
 pub mod sessions;
 pub mod state;
 
 pub use app::app;
+pub use eliza_socketio::SocketIoConfig;
 pub use state::{AppState, CorsOrigins, HttpConfig, Shutdown};

@@ -129,10 +129,15 @@ struct Ring {
     capacity: usize,
 }
 
+/// How far a log-stream listener may fall behind before it skips entries.
+const LIVE_CAPACITY: usize = 256;
+
 /// The server log ring buffer. Cheap to clone; clones share the entries.
 #[derive(Debug, Clone)]
 pub struct LogBuffer {
     ring: Arc<Mutex<Ring>>,
+    /// New entries as they come, for the Socket.IO log stream (a lagging listener skips some).
+    live: tokio::sync::broadcast::Sender<Arc<LogEntry>>,
 }
 
 impl Default for LogBuffer {
@@ -151,7 +156,13 @@ impl LogBuffer {
         };
         LogBuffer {
             ring: Arc::new(Mutex::new(ring)),
+            live: tokio::sync::broadcast::channel(LIVE_CAPACITY).0,
         }
+    }
+
+    /// Entries pushed from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LogEntry>> {
+        self.live.subscribe()
     }
 
     /// A `tracing` layer that copies every event it sees into this buffer.
@@ -168,6 +179,10 @@ impl LogBuffer {
 
     /// Appends an entry, dropping the oldest one when full.
     pub fn push(&self, entry: LogEntry) {
+        if self.live.receiver_count() > 0 {
+            // Nobody listening is the common case: skip the copy then.
+            let _ = self.live.send(Arc::new(entry.clone()));
+        }
         let mut ring = self.lock();
         if ring.entries.len() >= ring.capacity {
             ring.entries.pop_front();

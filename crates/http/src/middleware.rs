@@ -38,7 +38,12 @@ pub fn has_valid_api_key(headers: &HeaderMap, token: &str) -> bool {
                 })
         })
         .map(str::trim);
-    presented.is_some_and(|key| bool::from(key.as_bytes().ct_eq(token.as_bytes())))
+    presented.is_some_and(|key| key_matches(key, token))
+}
+
+/// Constant-time comparison of a presented key with the token.
+pub fn key_matches(presented: &str, token: &str) -> bool {
+    bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }
 
 /// `ELIZA_SERVER_AUTH_TOKEN` on `/api/*`: 401 (family D) without the key; preflight is exempt.

@@ -5,11 +5,13 @@ use crate::logs::LogBuffer;
 use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiters};
+use crate::realtime::{self, RealtimeContext};
 use crate::sessions::{SessionConfig, SessionRegistry};
 use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::secrets::{DEFAULT_SECRET_SALT, SecretCipher};
 use eliza_domain::store::Store;
+use eliza_socketio::{SocketIo, SocketIoConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +48,8 @@ pub struct HttpConfig {
     pub reply_timeout: Duration,
     /// `/api/messaging/sessions` timeouts.
     pub sessions: SessionConfig,
+    /// Engine.IO heartbeat, payload and queue limits of `/socket.io/`.
+    pub socket_io: SocketIoConfig,
 }
 
 impl Default for HttpConfig {
@@ -61,6 +65,7 @@ impl Default for HttpConfig {
             secret_salt: DEFAULT_SECRET_SALT.to_owned(),
             reply_timeout: Duration::from_secs(60),
             sessions: SessionConfig::default(),
+            socket_io: SocketIoConfig::default(),
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct AppState {
     pub sessions: Arc<SessionRegistry>,
     /// Jobs (in memory, as in 1.7.2).
     pub jobs: Arc<JobRegistry>,
+    /// `/socket.io/`: the elizaOS realtime events.
+    pub socket_io: SocketIo,
     pub config: Arc<HttpConfig>,
     pub cipher: SecretCipher,
     pub logs: LogBuffer,
@@ -109,19 +116,39 @@ impl AppState {
     ) -> Self {
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
         let dispatch: Arc<dyn AgentDispatch> = Arc::new(AgentInboxes::new());
+        let messaging = Messaging::new(Arc::clone(&store), bus, dispatch);
+        let config = Arc::new(config);
+        let socket_io = realtime::socket_io(RealtimeContext {
+            store: Arc::clone(&store),
+            agents: Arc::clone(&agents),
+            messaging: messaging.clone(),
+            config: Arc::clone(&config),
+            logs: logs.clone(),
+        });
         AppState {
-            messaging: Messaging::new(Arc::clone(&store), bus, dispatch),
+            messaging,
             sessions: Arc::new(SessionRegistry::new(&config.sessions)),
             jobs: Arc::new(JobRegistry::default()),
+            socket_io,
             store,
             agents,
             cipher: SecretCipher::new(&config.secret_salt),
             limiters: RateLimiters::new(&config.rate_limits),
-            config: Arc::new(config),
+            config,
             logs,
             metrics: Metrics::global(),
             shutdown: Shutdown::default(),
             started: Instant::now(),
+        }
+    }
+
+    fn realtime_context(&self) -> RealtimeContext {
+        RealtimeContext {
+            store: Arc::clone(&self.store),
+            agents: Arc::clone(&self.agents),
+            messaging: self.messaging.clone(),
+            config: Arc::clone(&self.config),
+            logs: self.logs.clone(),
         }
     }
 }
@@ -134,6 +161,8 @@ impl AppState {
         dispatch: Arc<dyn AgentDispatch>,
     ) -> Self {
         self.messaging = Messaging::new(Arc::clone(&self.store), bus, dispatch);
+        // The socket server's events must use the new ports too.
+        self.socket_io = realtime::socket_io(self.realtime_context());
         self
     }
 }

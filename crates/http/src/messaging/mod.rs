@@ -14,7 +14,7 @@ use eliza_bus::{
 };
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, ChannelUpdate};
-use eliza_domain::{AgentId, ChannelId, MessageId, Store, StoreError};
+use eliza_domain::{AgentId, ChannelId, MessageId, Store, StoreError, string_to_uuid};
 use std::sync::Arc;
 pub use watch::{ReplyEvent, ReplyWatch};
 
@@ -84,7 +84,7 @@ impl Messaging {
     pub async fn post(&self, post: Post) -> Result<Posted, MessagingError> {
         let mut posted = self.store_and_announce(post).await?;
         if !posted.repeated {
-            posted.dispatched = self.dispatch_message(&posted).await?;
+            posted.dispatched = self.dispatch_posted(&posted).await?;
         }
         Ok(posted)
     }
@@ -231,7 +231,9 @@ impl Messaging {
             .ok_or(MessagingError::ChannelNotFound(id))
     }
 
-    async fn dispatch_message(&self, posted: &Posted) -> Result<Vec<AgentId>, MessagingError> {
+    /// Hands a stored message to the channel's running agents (the last step of [`Messaging::post`],
+    /// for callers that must answer their client before an agent can reply).
+    pub async fn dispatch_posted(&self, posted: &Posted) -> Result<Vec<AgentId>, MessagingError> {
         let message = &posted.message;
         let agents = self
             .running_agents_in(message.channel_id, Some(&message.author_id))
@@ -307,6 +309,16 @@ impl Messaging {
     }
 }
 
+/// A client's own message id (the web UI's temporary id) maps to one stored id per channel and
+/// author, so a retried post or SEND_MESSAGE is stored and answered once.
+pub fn client_message_id(
+    channel: ChannelId,
+    author: &str,
+    client_id: Option<&str>,
+) -> Option<MessageId> {
+    client_id.map(|client| MessageId(string_to_uuid(&format!("{channel}:{author}:{client}"))))
+}
+
 fn central_message(new: &NewMessage, now: chrono::DateTime<Utc>) -> CentralMessage {
     CentralMessage {
         id: new.id.unwrap_or_else(MessageId::new_random),
@@ -342,5 +354,23 @@ impl AgentOutbox for Messaging {
 
     fn complete(&self, channel_id: ChannelId, agent_id: AgentId, in_reply_to: Option<MessageId>) {
         Messaging::complete(self, channel_id, Some(agent_id), in_reply_to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_map_to_one_message_id_per_channel_and_author() {
+        let channel = ChannelId::new_random();
+        let first = client_message_id(channel, "a", Some("tmp-1"));
+        assert_eq!(first, client_message_id(channel, "a", Some("tmp-1")));
+        assert_ne!(first, client_message_id(channel, "b", Some("tmp-1")));
+        assert_ne!(
+            first,
+            client_message_id(ChannelId::new_random(), "a", Some("tmp-1"))
+        );
+        assert_eq!(client_message_id(channel, "a", None), None);
     }
 }

@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::{Channel, ChannelType, ChannelUpdate};
-use eliza_domain::{AgentId, ChannelId, MessageServerId};
+use eliza_domain::{AgentId, ChannelId, MessageServerId, Store};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -66,18 +66,12 @@ pub struct NewChannel {
 }
 
 /// Creates a channel on an existing server (404 family B otherwise).
-pub async fn create(state: &AppState, new: NewChannel) -> Result<Channel, ApiError> {
+pub async fn create(store: &dyn Store, new: NewChannel) -> Result<Channel, ApiError> {
     let failed = |err| store_error(err, "Failed to create channel");
-    let server = state
-        .store
-        .get_message_server(new.server)
-        .await
-        .map_err(failed)?;
+    let server = store.get_message_server(new.server).await.map_err(failed)?;
     if server.is_none() && new.server.0 == DEFAULT_SERVER_ID {
         // The default server exists from start-up on; recreate it if someone deleted its row.
-        ensure_default_server(state.store.as_ref())
-            .await
-            .map_err(failed)?;
+        ensure_default_server(store).await.map_err(failed)?;
     } else if server.is_none() {
         return Err(ApiError::plain(
             StatusCode::NOT_FOUND,
@@ -99,8 +93,7 @@ pub async fn create(state: &AppState, new: NewChannel) -> Result<Channel, ApiErr
     };
     let mut participants = new.participants;
     participants.dedup();
-    state
-        .store
+    store
         .create_channel(&channel, &participants)
         .await
         .map_err(failed)
@@ -172,7 +165,7 @@ async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult
     let listed =
         present(body, "participantCentralUserIds").or_else(|| present(body, "participantIds"));
     let channel = create(
-        &state,
+        state.store.as_ref(),
         NewChannel {
             id: ChannelId::new_random(),
             server,
@@ -220,7 +213,7 @@ async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> A
         return Ok(ok(channel_json(&channel)));
     }
     let channel = create(
-        &state,
+        state.store.as_ref(),
         NewChannel {
             id: ChannelId::new_random(),
             server,
@@ -441,12 +434,11 @@ pub struct AutoCreate<'a> {
 /// unless the metadata says DM, named `Chat <id8>`/`DM <id8>`, the author (and the DM partner,
 /// `targetUserId`/`recipientId`) as participants.
 pub async fn find_or_auto_create(
-    state: &AppState,
+    store: &dyn Store,
     id: ChannelId,
     auto: AutoCreate<'_>,
 ) -> Result<Channel, ApiError> {
-    let existing = state
-        .store
+    let existing = store
         .get_channel(id)
         .await
         .map_err(|err| store_error(err, "Failed to process message"))?;
@@ -468,7 +460,7 @@ pub async fn find_or_auto_create(
     }
     let short = &id.to_string()[..8];
     create(
-        state,
+        store,
         NewChannel {
             id,
             server: auto.server,

@@ -11,14 +11,14 @@ use super::transport::{Transport, WaitError, await_agent_response, sse_response}
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
 use crate::messaging::render::{list_item_json, message_json};
-use crate::messaging::{Post, Posted};
+use crate::messaging::{Post, Posted, client_message_id};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use eliza_bus::{MessageOrigin, NewMessage};
 use eliza_domain::messaging::{Channel, MessagePage, MessageSearch};
-use eliza_domain::{AgentId, AgentStatus, ChannelId, MessageId, MessageServerId, string_to_uuid};
+use eliza_domain::{AgentId, AgentStatus, ChannelId, MessageId, MessageServerId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -132,7 +132,7 @@ async fn channel_for_post(
         target: None,
         created_by: "gui_auto_creation",
     };
-    find_or_auto_create(state, id, auto).await
+    find_or_auto_create(state.store.as_ref(), id, auto).await
 }
 
 /// The agent meant to answer: the first participant that is not the author, else the
@@ -161,11 +161,6 @@ async fn ensure_target(
         .map_err(failed)
 }
 
-/// A repeated client message id maps to the same stored id, so it is stored and answered once.
-fn message_id_for(channel: ChannelId, author: &str, client_id: Option<&str>) -> Option<MessageId> {
-    client_id.map(|client| MessageId(string_to_uuid(&format!("{channel}:{author}:{client}"))))
-}
-
 async fn post_message(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -179,7 +174,7 @@ async fn post_message(
     let author_display_name =
         metadata_text(post.metadata.as_ref(), &["user_display_name"]).map(str::to_owned);
     let message = NewMessage {
-        id: message_id_for(id, &post.author, post.client_message_id.as_deref()),
+        id: client_message_id(id, &post.author, post.client_message_id.as_deref()),
         channel_id: id,
         message_server_id: channel.message_server_id,
         author_id: post.author.clone(),
@@ -523,22 +518,4 @@ async fn generate_title(
         StatusCode::SERVICE_UNAVAILABLE,
         "Title generation needs an agent runtime with a language model, which this server does not run yet",
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_ids_map_to_one_message_id_per_channel_and_author() {
-        let channel = ChannelId::new_random();
-        let first = message_id_for(channel, "a", Some("tmp-1"));
-        assert_eq!(first, message_id_for(channel, "a", Some("tmp-1")));
-        assert_ne!(first, message_id_for(channel, "b", Some("tmp-1")));
-        assert_ne!(
-            first,
-            message_id_for(ChannelId::new_random(), "a", Some("tmp-1"))
-        );
-        assert_eq!(message_id_for(channel, "a", None), None);
-    }
 }

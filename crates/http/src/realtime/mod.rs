@@ -1,0 +1,214 @@
+//! The elizaOS 1.7.2 Socket.IO events (API spec §3) on the `eliza-socketio` protocol crate:
+//! handshake auth, room joins fed from the bus, SEND_MESSAGE through the messaging service, and
+//! the server log stream.
+
+mod join;
+mod log_stream;
+mod send;
+
+use crate::logs::LogBuffer;
+use crate::messaging::Messaging;
+use crate::middleware::{has_valid_api_key, key_matches};
+use crate::state::{CorsOrigins, HttpConfig};
+use async_trait::async_trait;
+use eliza_domain::lifecycle::AgentLifecycle;
+use eliza_domain::{ChannelId, Store};
+use eliza_socketio::{Ack, DisconnectReason, Handler, Handshake, Socket, SocketIo};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::task::JoinHandle;
+
+/// What the elizaOS events need from the application.
+#[derive(Clone)]
+pub struct RealtimeContext {
+    pub store: Arc<dyn Store>,
+    pub agents: Arc<dyn AgentLifecycle>,
+    pub messaging: Messaging,
+    pub config: Arc<HttpConfig>,
+    pub logs: LogBuffer,
+}
+
+/// Builds the Socket.IO server with the elizaOS events.
+pub fn socket_io(context: RealtimeContext) -> SocketIo {
+    let config = context.config.socket_io.clone();
+    SocketIo::new(config, Arc::new(ElizaEvents::new(context)))
+}
+
+/// A task that stops when dropped (a channel forwarder, the log stream).
+struct Task(JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What the server keeps per connected socket.
+struct SocketState {
+    entity_id: String,
+    /// May see the server log stream.
+    admin: bool,
+    channels: HashMap<ChannelId, Task>,
+    log_stream: Option<log_stream::LogStream>,
+}
+
+/// The [`Handler`] of the elizaOS events.
+pub struct ElizaEvents {
+    context: RealtimeContext,
+    sockets: Mutex<HashMap<String, SocketState>>,
+}
+
+/// The Socket.IO message types elizaOS clients send in the `message` envelope.
+const ROOM_JOINING: u64 = 1;
+const SEND_MESSAGE: u64 = 2;
+
+impl ElizaEvents {
+    fn new(context: RealtimeContext) -> Self {
+        ElizaEvents {
+            context,
+            sockets: Mutex::default(),
+        }
+    }
+
+    fn sockets(&self) -> MutexGuard<'_, HashMap<String, SocketState>> {
+        self.sockets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_socket<T>(&self, socket: &Socket, f: impl FnOnce(&mut SocketState) -> T) -> Option<T> {
+        self.sockets().get_mut(socket.id()).map(f)
+    }
+
+    fn entity_of(&self, socket: &Socket) -> Option<String> {
+        self.with_socket(socket, |state| state.entity_id.clone())
+    }
+}
+
+fn emit(socket: &Socket, event: &str, payload: Value) {
+    // A full queue already closed the session; nothing else to do here.
+    if let Err(err) = socket.emit(event, payload) {
+        tracing::debug!(socket = socket.id(), event, ?err, "emit dropped");
+    }
+}
+
+fn message_error(socket: &Socket, error: &str) {
+    emit(socket, "messageError", json!({ "error": error }));
+}
+
+fn origin_allowed(origins: &CorsOrigins, handshake: &Handshake) -> bool {
+    let Some(origin) = handshake
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true; // not a browser
+    };
+    match origins {
+        CorsOrigins::Reflect => true,
+        CorsOrigins::List(list) => list
+            .iter()
+            .any(|allowed| allowed == origin || allowed == "*"),
+    }
+}
+
+/// The API key from the handshake auth payload or the request headers.
+fn has_api_key(auth: Option<&Value>, handshake: &Handshake, token: &str) -> bool {
+    let from_auth = auth
+        .and_then(|auth| auth.get("apiKey"))
+        .and_then(Value::as_str)
+        .is_some_and(|key| key_matches(key, token));
+    from_auth || has_valid_api_key(&handshake.headers, token)
+}
+
+fn is_loopback(handshake: &Handshake) -> bool {
+    handshake
+        .peer_addr
+        .is_some_and(|peer| peer.ip().is_loopback())
+}
+
+#[async_trait]
+impl Handler for ElizaEvents {
+    async fn on_connect(
+        &self,
+        socket: &Socket,
+        auth: Option<Value>,
+        handshake: &Handshake,
+    ) -> Result<(), String> {
+        let config = &self.context.config;
+        if !origin_allowed(&config.cors_origins, handshake) {
+            return Err("Origin not allowed".to_owned());
+        }
+        let admin = match &config.auth_token {
+            Some(token) if !has_api_key(auth.as_ref(), handshake, token) => {
+                return Err("Invalid or missing API Key".to_owned());
+            }
+            Some(_) => true,
+            None => is_loopback(handshake),
+        };
+        let entity_id = auth
+            .as_ref()
+            .and_then(|auth| auth.get("entityId"))
+            .and_then(Value::as_str)
+            .and_then(eliza_domain::validate_uuid)
+            .ok_or_else(|| "Valid entityId required".to_owned())?;
+        let state = SocketState {
+            entity_id: entity_id.to_string(),
+            admin,
+            channels: HashMap::new(),
+            log_stream: None,
+        };
+        self.sockets().insert(socket.id().to_owned(), state);
+        Ok(())
+    }
+
+    async fn on_connected(&self, socket: &Socket) {
+        let Some(entity_id) = self.entity_of(socket) else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        emit(
+            socket,
+            "authenticated",
+            json!({"entityId": entity_id, "timestamp": now}),
+        );
+        emit(
+            socket,
+            "connection_established",
+            json!({"message": "Connected to Eliza Socket.IO server", "socketId": socket.id()}),
+        );
+    }
+
+    async fn on_event(&self, socket: &Socket, event: String, args: Vec<Value>, ack: Option<Ack>) {
+        let first = args.into_iter().next().unwrap_or(Value::Null);
+        match event.as_str() {
+            "1" => self.join(socket, &first).await,
+            "2" => self.send(socket, &first).await,
+            "message" => self.envelope(socket, &first).await,
+            "subscribe_logs" => self.subscribe_logs(socket),
+            "unsubscribe_logs" => self.unsubscribe_logs(socket),
+            "update_log_filters" => self.update_log_filters(socket, &first),
+            other => tracing::debug!(event = other, "unknown socket event ignored"),
+        }
+        if let Some(ack) = ack {
+            // Clients that ask for an acknowledgement get one once the event is handled.
+            let _ = ack.send(vec![json!({"received": true})]);
+        }
+    }
+
+    async fn on_disconnect(&self, socket: &Socket, _reason: DisconnectReason) {
+        // Dropping the state aborts its forwarders and log stream.
+        self.sockets().remove(socket.id());
+    }
+}
+
+impl ElizaEvents {
+    /// `message` with `{type, payload}`: numeric types 1 (join) and 2 (send); others are ignored.
+    async fn envelope(&self, socket: &Socket, message: &Value) {
+        let payload = message.get("payload").cloned().unwrap_or(Value::Null);
+        match message.get("type").and_then(Value::as_u64) {
+            Some(ROOM_JOINING) => self.join(socket, &payload).await,
+            Some(SEND_MESSAGE) => self.send(socket, &payload).await,
+            other => tracing::debug!(?other, "socket message type ignored"),
+        }
+    }
+}
