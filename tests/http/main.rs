@@ -5,6 +5,7 @@
 mod agents;
 mod backend;
 mod cross_cutting;
+mod fanout;
 mod jobs;
 mod limits;
 mod messaging_channels;
@@ -18,3 +19,4 @@ mod server;
 mod sessions;
 mod support;
 mod system;
+mod ws_client;

@@ -533,3 +533,31 @@ async fn generate_title_validates_then_needs_a_runtime() {
         assert_eq!(reply.json, json!({"success": false, "error": error}));
     }
 }
+
+#[actix_web::test]
+async fn with_data_isolation_only_participants_read_a_channel() {
+    let config = eliza_http::HttpConfig {
+        data_isolation: true,
+        ..eliza_http::HttpConfig::default()
+    };
+    let app = MessagingApp::with_config(config).await;
+    let (channel, user) = quiet_channel(&app).await;
+    post(&app, channel, &user, "private").await;
+    let url = format!("/api/messaging/channels/{channel}/messages");
+    let read_as = |entity: Option<String>| {
+        let mut req = TestRequest::get().uri(&url);
+        if let Some(entity) = entity {
+            req = req.insert_header(("X-Entity-Id", entity));
+        }
+        app.call(req)
+    };
+    let member = read_as(Some(user.clone())).await;
+    assert_eq!(member.status, 200);
+    assert_eq!(contents(&member), ["private"]);
+    let denied = json!({"success": false, "error": "Access denied: You don't have permission to view this channel"});
+    for stranger in [None, Some(user_id()), Some("not-a-uuid".to_owned())] {
+        let reply = read_as(stranger.clone()).await;
+        assert_eq!(reply.status, 403, "{stranger:?}");
+        assert_eq!(reply.json, denied);
+    }
+}

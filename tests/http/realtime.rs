@@ -2,117 +2,10 @@
 //! joins, SEND_MESSAGE with the echo agent's reply, channel events from HTTP, the log stream.
 
 use crate::messaging_fixture::{MessagingApp, data, echo_of, user_id};
+use crate::ws_client::{connect, connected, emit, event_named, join, next_event, send, serve};
 use actix_web::http::StatusCode;
-use awc::ws;
-use eliza_http::{HttpConfig, app};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use std::time::Duration;
-
-trait Conn:
-    futures_util::Stream<Item = Result<ws::Frame, awc::error::WsProtocolError>>
-    + futures_util::Sink<ws::Message, Error = awc::error::WsProtocolError>
-    + Unpin
-{
-}
-impl<T> Conn for T where
-    T: futures_util::Stream<Item = Result<ws::Frame, awc::error::WsProtocolError>>
-        + futures_util::Sink<ws::Message, Error = awc::error::WsProtocolError>
-        + Unpin
-{
-}
-
-fn serve(app_state: &MessagingApp) -> actix_test::TestServer {
-    let state = app_state.state.clone();
-    actix_test::start(move || app(state.clone()))
-}
-
-async fn next_text(conn: &mut impl Conn) -> String {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(3), conn.next())
-            .await
-            .expect("a frame in time");
-        match frame.expect("open").expect("frame") {
-            ws::Frame::Text(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                if text == "2" {
-                    send(conn, "3").await;
-                    continue;
-                }
-                return text;
-            }
-            ws::Frame::Close(reason) => panic!("closed: {reason:?}"),
-            _ => {}
-        }
-    }
-}
-
-async fn send(conn: &mut impl Conn, text: &str) {
-    conn.send(ws::Message::Text(text.to_owned().into()))
-        .await
-        .expect("send");
-}
-
-/// The next Socket.IO event as `(name, payload)`.
-async fn next_event(conn: &mut impl Conn) -> (String, Value) {
-    let text = next_text(conn).await;
-    let array: Value = serde_json::from_str(
-        text.strip_prefix("42")
-            .unwrap_or_else(|| panic!("not an event: {text}")),
-    )
-    .expect("event json");
-    (array[0].as_str().unwrap().to_owned(), array[1].clone())
-}
-
-/// Waits for the named event, skipping others.
-async fn event_named(conn: &mut impl Conn, name: &str) -> Value {
-    for _ in 0..20 {
-        let (event, payload) = next_event(conn).await;
-        if event == name {
-            return payload;
-        }
-    }
-    panic!("no {name} event");
-}
-
-fn emit(event: &str, payload: Value) -> String {
-    format!("42{}", json!([event, payload]))
-}
-
-/// A WebSocket session with a Socket.IO CONNECT carrying `auth`; returns the connection and
-/// the CONNECT answer.
-async fn connect(server: &mut actix_test::TestServer, auth: Value) -> (impl Conn + use<>, String) {
-    // A client without auth sends a bare CONNECT.
-    let auth = if auth.is_null() {
-        String::new()
-    } else {
-        auth.to_string()
-    };
-    let mut conn = server
-        .ws_at("/socket.io/?EIO=4&transport=websocket")
-        .await
-        .expect("websocket");
-    assert!(next_text(&mut conn).await.starts_with("0{"));
-    send(&mut conn, &format!("40{auth}")).await;
-    let answer = next_text(&mut conn).await;
-    (conn, answer)
-}
-
-async fn connected(server: &mut actix_test::TestServer, entity: &str) -> impl Conn + use<> {
-    let (mut conn, answer) = connect(server, json!({"entityId": entity})).await;
-    assert!(answer.starts_with("40{\"sid\":"), "{answer}");
-    let (event, payload) = next_event(&mut conn).await;
-    assert_eq!(
-        (event.as_str(), &payload["entityId"]),
-        ("authenticated", &json!(entity))
-    );
-    assert!(payload["timestamp"].is_i64());
-    let (event, payload) = next_event(&mut conn).await;
-    assert_eq!(event, "connection_established");
-    assert_eq!(payload["message"], "Connected to Eliza Socket.IO server");
-    assert!(payload["socketId"].is_string());
-    conn
-}
+use eliza_http::HttpConfig;
+use serde_json::json;
 
 async fn dm_channel(app: &MessagingApp, user: &str, agent: &str) -> String {
     let created = app
@@ -125,20 +18,6 @@ async fn dm_channel(app: &MessagingApp, user: &str, agent: &str) -> String {
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     data(&created)["id"].as_str().unwrap().to_owned()
-}
-
-async fn join(conn: &mut impl Conn, channel: &str, entity: &str) {
-    send(conn, &emit("message", json!({"type": 1, "payload": {"channelId": channel, "roomId": channel, "entityId": entity}}))).await;
-    let joined = event_named(conn, "channel_joined").await;
-    assert_eq!(joined["channelId"], channel);
-    assert_eq!(joined["roomId"], channel);
-    assert!(
-        joined["message"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("successfully joined channel {channel}."))
-    );
-    assert_eq!(event_named(conn, "room_joined").await, joined);
 }
 
 #[actix_web::test]
@@ -233,6 +112,18 @@ async fn handshakes_need_a_uuid_entity_and_the_api_key_when_one_is_set() {
     let (_, answer) = connect(&mut server, json!({"entityId": entity, "apiKey": "wrong"})).await;
     assert_eq!(answer, r#"44{"message":"Invalid or missing API Key"}"#);
     let (_, answer) = connect(&mut server, json!({"entityId": entity, "apiKey": "s3cret"})).await;
+    assert!(answer.starts_with("40{\"sid\":"), "{answer}");
+
+    // 1.7.2's own socket key (`SERVER_API_KEY`) works the same way.
+    let config = HttpConfig {
+        socket_api_key: Some("sock".into()),
+        ..HttpConfig::default()
+    };
+    let socket_keyed = MessagingApp::with_config(config).await;
+    let mut server = serve(&socket_keyed);
+    let (_, answer) = connect(&mut server, json!({"entityId": entity})).await;
+    assert_eq!(answer, r#"44{"message":"Invalid or missing API Key"}"#);
+    let (_, answer) = connect(&mut server, json!({"entityId": entity, "apiKey": "sock"})).await;
     assert!(answer.starts_with("40{\"sid\":"), "{answer}");
 }
 
@@ -390,4 +281,48 @@ async fn loopback_sockets_may_stream_the_server_log() {
     assert_eq!(next_event(&mut conn).await.1["payload"]["msg"], "loud");
     send(&mut conn, &emit("unsubscribe_logs", json!(null))).await;
     assert_eq!(next_event(&mut conn).await.1["subscribed"], false);
+}
+
+#[actix_web::test]
+async fn with_data_isolation_only_participants_may_join() {
+    let config = HttpConfig {
+        data_isolation: true,
+        ..HttpConfig::default()
+    };
+    let app = MessagingApp::with_config(config).await;
+    let agent = app.stopped_agent("Private").await.to_string();
+    let (member, stranger) = (user_id(), user_id());
+    let channel = dm_channel(&app, &member, &agent).await;
+    let mut server = serve(&app);
+    let mut outsider = connected(&mut server, &stranger).await;
+    send(&mut outsider, &emit("1", json!({"channelId": channel}))).await;
+    assert_eq!(
+        next_event(&mut outsider).await,
+        (
+            "messageError".to_owned(),
+            json!({"error": "Access denied: You don't have permission to join this channel"})
+        )
+    );
+    let mut insider = connected(&mut server, &member).await;
+    join(&mut insider, &channel, &member).await;
+}
+
+#[actix_web::test]
+async fn a_socket_with_the_api_key_may_stream_the_log() {
+    // With a key configured, presenting it is what makes a socket an admin.
+    let config = HttpConfig {
+        auth_token: Some("k".into()),
+        ..HttpConfig::default()
+    };
+    let app = MessagingApp::with_config(config).await;
+    let mut server = serve(&app);
+    let (mut conn, answer) =
+        connect(&mut server, json!({"entityId": user_id(), "apiKey": "k"})).await;
+    assert!(answer.starts_with("40{"), "{answer}");
+    event_named(&mut conn, "connection_established").await;
+    send(&mut conn, &emit("subscribe_logs", json!(null))).await;
+    assert_eq!(
+        event_named(&mut conn, "log_subscription_confirmed").await["subscribed"],
+        true
+    );
 }

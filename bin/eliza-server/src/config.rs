@@ -103,6 +103,7 @@ pub fn http_config_from_env() -> Result<HttpConfig, String> {
         reply_timeout: millis_from_env("REPLY_TIMEOUT_MS", HttpConfig::default().reply_timeout)?,
         sessions: sessions_from(env_var),
         socket_io: socket_io_from_env()?,
+        socket_api_key: env_var("SERVER_API_KEY"),
     })
 }
 

@@ -50,6 +50,8 @@ pub struct HttpConfig {
     pub sessions: SessionConfig,
     /// Engine.IO heartbeat, payload and queue limits of `/socket.io/`.
     pub socket_io: SocketIoConfig,
+    /// `SERVER_API_KEY`: the key 1.7.2 asks of sockets (`auth.apiKey` or `x-api-key`).
+    pub socket_api_key: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -66,6 +68,7 @@ impl Default for HttpConfig {
             reply_timeout: Duration::from_secs(60),
             sessions: SessionConfig::default(),
             socket_io: SocketIoConfig::default(),
+            socket_api_key: None,
         }
     }
 }

@@ -120,10 +120,13 @@ fn has_api_key(auth: Option<&Value>, handshake: &Handshake, token: &str) -> bool
     from_auth || has_valid_api_key(&handshake.headers, token)
 }
 
-fn is_loopback(handshake: &Handshake) -> bool {
-    handshake
-        .peer_addr
-        .is_some_and(|peer| peer.ip().is_loopback())
+/// Who may read the server log: with a key configured, sockets that presented it (the only ones
+/// let in); without one, only local sockets.
+fn is_admin(config: &HttpConfig, handshake: &Handshake) -> bool {
+    config.auth_token.is_some()
+        || handshake
+            .peer_addr
+            .is_some_and(|peer| peer.ip().is_loopback())
 }
 
 #[async_trait]
@@ -138,13 +141,17 @@ impl Handler for ElizaEvents {
         if !origin_allowed(&config.cors_origins, handshake) {
             return Err("Origin not allowed".to_owned());
         }
-        let admin = match &config.auth_token {
-            Some(token) if !has_api_key(auth.as_ref(), handshake, token) => {
-                return Err("Invalid or missing API Key".to_owned());
-            }
-            Some(_) => true,
-            None => is_loopback(handshake),
-        };
+        // Every configured key must be presented: 1.7.2's socket key and the REST token.
+        let keys = [&config.socket_api_key, &config.auth_token];
+        let required = keys.iter().filter_map(|key| key.as_deref());
+        let mut presented_all = true;
+        for key in required {
+            presented_all &= has_api_key(auth.as_ref(), handshake, key);
+        }
+        if !presented_all {
+            return Err("Invalid or missing API Key".to_owned());
+        }
+        let admin = is_admin(config, handshake);
         let entity_id = auth
             .as_ref()
             .and_then(|auth| auth.get("entityId"))
@@ -210,5 +217,66 @@ impl ElizaEvents {
             Some(SEND_MESSAGE) => self.send(socket, &payload).await,
             other => tracing::debug!(?other, "socket message type ignored"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handshake(peer: &str, origin: Option<&str>) -> Handshake {
+        let mut headers = actix_web::http::header::HeaderMap::new();
+        if let Some(origin) = origin {
+            headers.insert(actix_web::http::header::ORIGIN, origin.parse().unwrap());
+        }
+        Handshake {
+            headers,
+            query: HashMap::new(),
+            peer_addr: Some(peer.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn only_local_sockets_or_key_holders_are_admins() {
+        let open = HttpConfig::default();
+        assert!(is_admin(&open, &handshake("127.0.0.1:5000", None)));
+        assert!(!is_admin(&open, &handshake("10.0.0.7:5000", None)));
+        let keyed = HttpConfig {
+            auth_token: Some("k".into()),
+            ..HttpConfig::default()
+        };
+        assert!(is_admin(&keyed, &handshake("10.0.0.7:5000", None)));
+    }
+
+    #[test]
+    fn origins_are_checked_against_the_cors_list() {
+        let list = CorsOrigins::List(vec!["http://ok.example".into()]);
+        assert!(origin_allowed(
+            &list,
+            &handshake("10.0.0.7:1", Some("http://ok.example"))
+        ));
+        assert!(!origin_allowed(
+            &list,
+            &handshake("10.0.0.7:1", Some("http://evil.example"))
+        ));
+        assert!(origin_allowed(&list, &handshake("10.0.0.7:1", None)));
+        assert!(origin_allowed(
+            &CorsOrigins::Reflect,
+            &handshake("10.0.0.7:1", Some("http://any"))
+        ));
+    }
+
+    #[test]
+    fn keys_come_from_the_auth_payload_or_the_headers() {
+        let plain = handshake("127.0.0.1:1", None);
+        assert!(has_api_key(Some(&json!({"apiKey": "k"})), &plain, "k"));
+        assert!(!has_api_key(Some(&json!({"apiKey": "x"})), &plain, "k"));
+        assert!(!has_api_key(None, &plain, "k"));
+        let mut with_header = plain;
+        with_header.headers.insert(
+            actix_web::http::header::HeaderName::from_static("x-api-key"),
+            "k".parse().unwrap(),
+        );
+        assert!(has_api_key(None, &with_header, "k"));
     }
 }

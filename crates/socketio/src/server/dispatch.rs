@@ -1,8 +1,11 @@
 //! The per-session dispatcher task: decodes Socket.IO packets, runs namespace CONNECT,
 //! calls the handler in arrival order, and cleans up when the session closes.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::socket::{Ack, Socket};
@@ -94,10 +97,8 @@ impl Dispatcher {
                 let ack_id = packet.ack_id;
                 let (event, args) = packet.into_event().ok_or(CloseReason::ParseError)?;
                 let ack = ack_id.map(|id| Ack::new(socket.clone(), id));
-                self.server
-                    .handler
-                    .on_event(&socket, event, args, ack)
-                    .await;
+                let handler = Arc::clone(&self.server.handler);
+                guarded(handler.on_event(&socket, event, args, ack)).await?;
             }
             PacketType::Ack => {
                 if let Some(id) = packet.ack_id {
@@ -132,10 +133,8 @@ impl Dispatcher {
             Arc::downgrade(&self.server),
         );
         let handler = Arc::clone(&self.server.handler);
-        if let Err(message) = handler
-            .on_connect(&socket, packet.data, self.session.handshake())
-            .await
-        {
+        let decision = guarded(handler.on_connect(&socket, packet.data, self.session.handshake()));
+        if let Err(message) = decision.await? {
             return self.reply(&Packet::connect_error(MAIN_NAMESPACE, &message));
         }
         self.ever_connected = true;
@@ -144,8 +143,7 @@ impl Dispatcher {
         socket.join(socket.id());
         self.socket = Some(socket.clone());
         self.reply(&Packet::connect_ok(MAIN_NAMESPACE, socket.id()))?;
-        handler.on_connected(&socket).await;
-        Ok(())
+        guarded(handler.on_connected(&socket)).await
     }
 
     fn reply(&self, packet: &Packet) -> Result<(), CloseReason> {
@@ -167,7 +165,8 @@ impl Dispatcher {
             return;
         };
         self.server.rooms.remove_socket(&socket, &socket.rooms());
-        self.server.handler.on_disconnect(&socket, reason).await;
+        // A panic here has nothing left to close; the session is going away anyway.
+        let _ = guarded(self.server.handler.on_disconnect(&socket, reason)).await;
     }
 
     async fn finish(mut self) {
@@ -179,4 +178,13 @@ impl Dispatcher {
         self.leave(DisconnectReason::Transport(reason)).await;
         self.server.remove_session(self.session.sid());
     }
+}
+
+/// Runs a handler call; a panic in it closes this session only (the dispatcher survives to clean
+/// up, so the socket leaves its rooms and the handler hears of the disconnect).
+async fn guarded<F: Future>(call: F) -> Result<F::Output, CloseReason> {
+    AssertUnwindSafe(call).catch_unwind().await.map_err(|_| {
+        tracing::error!("socket handler panicked; closing the session");
+        CloseReason::ForcedClose
+    })
 }

@@ -87,7 +87,11 @@ impl Session {
     }
 
     pub fn enqueue(&self, packet: Packet) -> Result<(), CloseReason> {
-        self.change(|state| state.enqueue(packet))
+        let queued = self.change(|state| state.enqueue(packet));
+        if queued == Err(CloseReason::SlowClient) {
+            tracing::info!(sid = %self.sid, "engine.io session closed: its client does not read (slow client)");
+        }
+        queued
     }
 
     pub fn close(&self, reason: CloseReason) -> bool {

@@ -103,12 +103,24 @@ async fn run(
     let mut changes = session.subscribe();
     loop {
         changes.borrow_and_update();
-        if phase == Phase::Open && flush(&mut ws, &session).await.is_err() {
-            session.close(CloseReason::TransportClose);
-            break;
+        if phase == Phase::Open {
+            // A peer that stops reading blocks the write; the session closing (e.g. as a slow
+            // client) must still end this task, or the connection would be held forever.
+            let mut closing = session.subscribe();
+            let flushed = tokio::select! {
+                flushed = flush(&mut ws, &session) => flushed,
+                () = session.wait_until(&mut closing, |s| s.close_reason().is_some()) => Ok(()),
+            };
+            if flushed.is_err() {
+                session.close(CloseReason::TransportClose);
+                break;
+            }
         }
-        // Checked after the flush, so a server-side close still delivers its `1`.
         if session.close_reason().is_some() {
+            // Deliver what was queued before the close (its `1` included), boundedly.
+            if phase == Phase::Open {
+                let _ = tokio::time::timeout(FINAL_FLUSH, flush(&mut ws, &session)).await;
+            }
             break;
         }
         tokio::select! {
@@ -129,8 +141,11 @@ async fn run(
             }
         }
     }
-    let _ = ws.close(None).await;
+    let _ = tokio::time::timeout(FINAL_FLUSH, ws.close(None)).await;
 }
+
+/// How long a closing session may spend delivering its last packets to a client.
+const FINAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A probing WebSocket that fails only cancels the upgrade; an open one closes the session.
 fn end_transport(session: &Session, phase: Phase, reason: CloseReason) {

@@ -35,6 +35,7 @@ impl Handler for Echo {
     }
 
     async fn on_event(&self, socket: &Socket, event: String, args: Vec<Value>, ack: Option<Ack>) {
+        assert_ne!(event, "panic", "a handler bug");
         match ack {
             Some(ack) => {
                 let _ = ack.send(args);
@@ -314,6 +315,39 @@ async fn direct_websocket_session() {
     send_text(&mut conn, "42[\"still\",true]").await;
     assert_eq!(next_text(&mut conn).await, "42[\"still\",true]");
     assert_eq!(io.socket_count(), 1);
+}
+
+#[actix_rt::test]
+async fn a_handler_panic_closes_only_that_session() {
+    let (mut server, io) = start();
+    let mut doomed = server
+        .ws_at("/socket.io/?EIO=4&transport=websocket")
+        .await
+        .expect("ws");
+    let mut healthy = server
+        .ws_at("/socket.io/?EIO=4&transport=websocket")
+        .await
+        .expect("ws");
+    for conn in [&mut doomed, &mut healthy] {
+        next_text(conn).await;
+        send_text(conn, "40").await;
+        assert!(next_text(conn).await.starts_with("40{"));
+    }
+    assert_eq!(io.socket_count(), 2);
+    send_text(&mut doomed, "42[\"panic\"]").await;
+    for _ in 0..50 {
+        if io.socket_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        io.socket_count(),
+        1,
+        "the panicking session's socket is gone"
+    );
+    send_text(&mut healthy, "42[\"echo\",1]").await;
+    assert_eq!(next_text(&mut healthy).await, "42[\"echo\",1]");
 }
 
 #[actix_rt::test]

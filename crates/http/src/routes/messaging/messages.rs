@@ -261,12 +261,42 @@ fn time_param(name: &str, value: Option<&str>) -> Result<Option<chrono::DateTime
     }
 }
 
+/// With data isolation on, only a participant (named by `X-Entity-Id`) may read a channel.
+async fn check_history_access(
+    state: &AppState,
+    req: &HttpRequest,
+    channel: ChannelId,
+) -> Result<(), ApiError> {
+    if !state.config.data_isolation {
+        return Ok(());
+    }
+    let entity = req
+        .headers()
+        .get("x-entity-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(eliza_domain::validate_uuid);
+    let participants = state
+        .store
+        .list_channel_participants(channel)
+        .await
+        .map_err(|err| store_error(err, "Failed to fetch messages"))?;
+    match entity {
+        Some(entity) if participants.contains(&entity.to_string()) => Ok(()),
+        _ => Err(ApiError::plain(
+            StatusCode::FORBIDDEN,
+            "Access denied: You don't have permission to view this channel",
+        )),
+    }
+}
+
 async fn list_messages(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId")?;
+    check_history_access(&state, &req, id).await?;
     let page = MessagePage {
         before: time_param("before", query.before.as_deref())?,
         limit: limit(query.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE),
