@@ -117,11 +117,17 @@ impl Operator {
     }
 
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> usize {
-        let text = SioPacket::event(MAIN_NAMESPACE, event, args, None).encode();
+        // Encoded once for every target.
+        let encoded = crate::socket::binary::encode_outgoing(SioPacket::event(
+            MAIN_NAMESPACE,
+            event,
+            args,
+            None,
+        ));
         let targets = self.server.rooms.targets(&self.rooms, &self.except);
         targets
             .iter()
-            .filter(|socket| socket.send_encoded(text.clone()).is_ok())
+            .filter(|socket| socket.send_encoded(&encoded).is_ok())
             .count()
     }
 }

@@ -129,12 +129,24 @@ impl Socket {
     }
 
     pub(crate) fn send(&self, packet: &SioPacket) -> Result<(), EmitError> {
-        self.send_encoded(packet.encode())
+        self.send_encoded(&crate::socket::binary::encode_outgoing(packet.clone()))
     }
 
-    pub(crate) fn send_encoded(&self, text: String) -> Result<(), EmitError> {
+    /// Queues an encoded packet and its binary attachments, in order.
+    pub(crate) fn send_encoded(
+        &self,
+        encoded: &crate::socket::binary::Encoded,
+    ) -> Result<(), EmitError> {
+        self.enqueue(EnginePacket::Message(encoded.text.clone()))?;
+        for bytes in &encoded.attachments {
+            self.enqueue(EnginePacket::Binary(bytes.clone()))?;
+        }
+        Ok(())
+    }
+
+    fn enqueue(&self, packet: EnginePacket) -> Result<(), EmitError> {
         use crate::session::CloseReason;
-        match self.inner.session.enqueue(EnginePacket::Message(text)) {
+        match self.inner.session.enqueue(packet) {
             Ok(()) => Ok(()),
             Err(CloseReason::SlowClient) => Err(EmitError::QueueFull),
             Err(_) => Err(EmitError::Closed),

@@ -97,6 +97,64 @@ fn placeholder_index(value: &Value) -> Option<usize> {
         .and_then(|n| usize::try_from(n).ok())
 }
 
+/// An encoded packet ready to queue: its text and the binary attachments that follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub text: String,
+    pub attachments: Vec<Vec<u8>>,
+}
+
+/// Encodes an outgoing packet. Arguments in Node's `Buffer.toJSON()` shape
+/// (`{"type":"Buffer","data":[…]}`, what incoming attachments become) are sent as binary
+/// attachments: the packet turns into BINARY_EVENT / BINARY_ACK with placeholders.
+pub fn encode_outgoing(mut packet: Packet) -> Encoded {
+    let mut attachments = Vec::new();
+    if let Some(data) = packet.data.as_mut() {
+        extract_buffers(data, &mut attachments);
+    }
+    if !attachments.is_empty() {
+        packet.kind = match packet.kind {
+            PacketType::Ack => PacketType::BinaryAck,
+            _ => PacketType::BinaryEvent,
+        };
+        packet.attachments = attachments.len();
+    }
+    Encoded {
+        text: packet.encode(),
+        attachments,
+    }
+}
+
+fn extract_buffers(value: &mut Value, attachments: &mut Vec<Vec<u8>>) {
+    if let Some(bytes) = buffer_bytes(value) {
+        *value = json!({ "_placeholder": true, "num": attachments.len() });
+        attachments.push(bytes);
+        return;
+    }
+    match value {
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| extract_buffers(item, attachments)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| extract_buffers(item, attachments)),
+        _ => {}
+    }
+}
+
+/// The bytes of a `{"type":"Buffer","data":[0..=255, …]}` value.
+fn buffer_bytes(value: &Value) -> Option<Vec<u8>> {
+    let map = value.as_object()?;
+    if map.len() != 2 || map.get("type")?.as_str()? != "Buffer" {
+        return None;
+    }
+    map.get("data")?
+        .as_array()?
+        .iter()
+        .map(|byte| byte.as_u64().and_then(|b| u8::try_from(b).ok()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +230,51 @@ mod tests {
             assembler.start(decode(r#"2["a"]"#)),
             Err(PacketError::InvalidPlaceholder)
         );
+    }
+
+    #[test]
+    fn outgoing_buffers_become_attachments_with_placeholders() {
+        let packet = Packet::event(
+            "/",
+            "file",
+            vec![json!({"name": "a", "body": {"type": "Buffer", "data": [1, 2, 255]}})],
+            Some(4),
+        );
+        let encoded = encode_outgoing(packet);
+        assert_eq!(
+            encoded.text,
+            r#"51-4["file",{"name":"a","body":{"_placeholder":true,"num":0}}]"#
+        );
+        assert_eq!(encoded.attachments, vec![vec![1, 2, 255]]);
+        let ack = encode_outgoing(Packet::ack(
+            "/",
+            7,
+            vec![json!({"type": "Buffer", "data": [9]})],
+        ));
+        assert_eq!(ack.text, r#"61-7[{"_placeholder":true,"num":0}]"#);
+        let plain = encode_outgoing(Packet::event(
+            "/",
+            "x",
+            vec![json!({"type": "Buffer", "data": [300]})],
+            None,
+        ));
+        assert!(plain.attachments.is_empty());
+        assert!(plain.text.starts_with("2[\"x\""));
+    }
+
+    #[test]
+    fn what_goes_out_comes_back_in() {
+        let original = vec![json!({"type": "Buffer", "data": [0, 1]}), json!("text")];
+        let encoded = encode_outgoing(Packet::event("/", "round", original.clone(), None));
+        let mut assembler = BinaryAssembler::default();
+        assert_eq!(
+            assembler.start(decode(&encoded.text)).unwrap(),
+            Assembled::Waiting
+        );
+        let Assembled::Ready(packet) = assembler.push(encoded.attachments[0].clone()).unwrap()
+        else {
+            panic!("not assembled");
+        };
+        assert_eq!(packet.into_event().unwrap(), ("round".to_owned(), original));
     }
 }

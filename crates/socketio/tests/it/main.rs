@@ -351,6 +351,36 @@ async fn a_handler_panic_closes_only_that_session() {
 }
 
 #[actix_rt::test]
+async fn binary_attachments_travel_both_ways_over_websocket() {
+    let (mut server, _io) = start();
+    let mut conn = server
+        .ws_at("/socket.io/?EIO=4&transport=websocket")
+        .await
+        .expect("ws");
+    next_text(&mut conn).await;
+    send_text(&mut conn, "40").await;
+    assert!(next_text(&mut conn).await.starts_with("40{"));
+    // The echo handler sends the arguments back; the attachment goes out as binary again.
+    send_text(&mut conn, r#"451-["echo",{"_placeholder":true,"num":0}]"#).await;
+    conn.send(ws::Message::Binary(vec![1_u8, 2, 3].into()))
+        .await
+        .expect("binary");
+    assert_eq!(
+        next_text(&mut conn).await,
+        r#"451-["echo",{"_placeholder":true,"num":0}]"#
+    );
+    let frame = tokio::time::timeout(Duration::from_secs(3), conn.next())
+        .await
+        .expect("frame in time")
+        .expect("open")
+        .expect("frame");
+    match frame {
+        ws::Frame::Binary(bytes) => assert_eq!(&bytes[..], &[1, 2, 3]),
+        other => panic!("expected the attachment, got {other:?}"),
+    }
+}
+
+#[actix_rt::test]
 async fn upgrade_from_polling_to_websocket() {
     let (mut server, _io) = start();
     let (sid, _) = connected_polling(&server).await;
