@@ -32,6 +32,8 @@ pub struct SocketIoConfig {
     pub connect_timeout: Duration,
     /// Packets a session may have queued for its client before it is closed as slow.
     pub outbound_capacity: usize,
+    /// Bytes a session may have queued for its client before it is closed as slow.
+    pub outbound_max_bytes: usize,
     /// Messages from one client waiting for the handler; a full queue slows the reader.
     pub inbound_capacity: usize,
 }
@@ -44,6 +46,8 @@ impl Default for SocketIoConfig {
             max_payload: 1_000_000,
             connect_timeout: Duration::from_millis(10_000),
             outbound_capacity: 1024,
+            // Room for a few maximal (2 MB) messages, never more than this per client.
+            outbound_max_bytes: 16 * 1024 * 1024,
             inbound_capacity: 64,
         }
     }
@@ -174,7 +178,10 @@ impl ServerInner {
             sid.clone(),
             handshake,
             transport,
-            self.config.outbound_capacity,
+            crate::session::OutboundLimits {
+                packets: self.config.outbound_capacity,
+                bytes: self.config.outbound_max_bytes,
+            },
             inbound_tx,
         );
         let session = Arc::new(session);

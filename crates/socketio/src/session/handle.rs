@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use actix_web::http::header::HeaderMap;
 use tokio::sync::{mpsc, watch};
 
-use super::state::{CloseReason, PollError, SessionState, TransportKind, UpgradeError};
+use super::state::{
+    CloseReason, OutboundLimits, PollError, SessionState, TransportKind, UpgradeError,
+};
 use crate::engine::packet::Packet;
 
 /// What the application may need from the handshake request (auth, origin checks).
@@ -44,13 +46,13 @@ impl Session {
         sid: String,
         handshake: Handshake,
         transport: TransportKind,
-        outbound_capacity: usize,
+        outbound: OutboundLimits,
         inbound: mpsc::Sender<Inbound>,
     ) -> Self {
         Self {
             sid,
             handshake,
-            state: Mutex::new(SessionState::new(transport, outbound_capacity)),
+            state: Mutex::new(SessionState::new(transport, outbound)),
             changed: watch::channel(()).0,
             inbound,
         }
@@ -220,7 +222,7 @@ mod tests {
             "sid".into(),
             Handshake::default(),
             TransportKind::Polling,
-            capacity,
+            OutboundLimits::packets(capacity),
             tx,
         );
         (Arc::new(session), rx)

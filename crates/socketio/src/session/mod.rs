@@ -6,4 +6,6 @@ pub mod heartbeat;
 pub mod state;
 
 pub use handle::{Handshake, Inbound, Session};
-pub use state::{CloseReason, PollError, SessionState, TransportKind, UpgradeError};
+pub use state::{
+    CloseReason, OutboundLimits, PollError, SessionState, TransportKind, UpgradeError,
+};

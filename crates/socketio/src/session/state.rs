@@ -73,12 +73,40 @@ pub enum UpgradeError {
     NotAllowed,
 }
 
+/// How much a session may hold for a client that has not read it yet: both bounds apply, so
+/// neither many small packets nor a few huge ones can grow a session without limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundLimits {
+    pub packets: usize,
+    pub bytes: usize,
+}
+
+impl OutboundLimits {
+    /// A packet count limit only.
+    pub fn packets(packets: usize) -> Self {
+        Self {
+            packets,
+            bytes: usize::MAX,
+        }
+    }
+}
+
+/// The size a queued packet holds in memory (its payload).
+fn queued_size(packet: &Packet) -> usize {
+    match packet {
+        Packet::Message(text) | Packet::Ping(text) | Packet::Pong(text) => text.len(),
+        Packet::Binary(bytes) => bytes.len(),
+        _ => 1,
+    }
+}
+
 #[derive(Debug)]
 pub struct SessionState {
     transport: TransportKind,
     upgrade: UpgradeState,
     outbound: VecDeque<Packet>,
-    capacity: usize,
+    limits: OutboundLimits,
+    queued_bytes: usize,
     closed: Option<CloseReason>,
     get_pending: bool,
     post_pending: bool,
@@ -86,12 +114,16 @@ pub struct SessionState {
 }
 
 impl SessionState {
-    pub fn new(transport: TransportKind, capacity: usize) -> Self {
+    pub fn new(transport: TransportKind, limits: OutboundLimits) -> Self {
         Self {
             transport,
             upgrade: UpgradeState::None,
             outbound: VecDeque::new(),
-            capacity: capacity.max(1),
+            limits: OutboundLimits {
+                packets: limits.packets.max(1),
+                bytes: limits.bytes.max(1),
+            },
+            queued_bytes: 0,
             closed: None,
             get_pending: false,
             post_pending: false,
@@ -136,10 +168,14 @@ impl SessionState {
         if let Some(reason) = self.closed {
             return Err(reason);
         }
-        if self.outbound.len() >= self.capacity {
+        let size = queued_size(&packet);
+        let too_many = self.outbound.len() >= self.limits.packets;
+        let too_big = self.queued_bytes.saturating_add(size) > self.limits.bytes;
+        if too_many || (too_big && !self.outbound.is_empty()) {
             self.close(CloseReason::SlowClient);
             return Err(CloseReason::SlowClient);
         }
+        self.queued_bytes += size;
         self.outbound.push_back(packet);
         Ok(())
     }
@@ -188,6 +224,7 @@ impl SessionState {
     /// a `6` once the session closed or moved to WebSocket, so the client moves on.
     pub fn take_for_poll(&mut self) -> Option<Vec<Packet>> {
         if !self.outbound.is_empty() && self.transport == TransportKind::Polling {
+            self.queued_bytes = 0;
             return Some(self.outbound.drain(..).collect());
         }
         if self.closed.is_some() || self.transport != TransportKind::Polling {
@@ -199,6 +236,7 @@ impl SessionState {
     /// Packets for the WebSocket writer, once the WebSocket is the transport.
     pub fn take_for_websocket(&mut self) -> Vec<Packet> {
         if self.transport == TransportKind::WebSocket {
+            self.queued_bytes = 0;
             self.outbound.drain(..).collect()
         } else {
             Vec::new()
@@ -274,7 +312,7 @@ mod tests {
     use super::*;
 
     fn polling() -> SessionState {
-        SessionState::new(TransportKind::Polling, 4)
+        SessionState::new(TransportKind::Polling, OutboundLimits::packets(4))
     }
 
     fn message(text: &str) -> Packet {
@@ -393,8 +431,27 @@ mod tests {
         state.abort_upgrade();
         assert_eq!(state.upgrade_state(), UpgradeState::None);
         assert_eq!(state.begin_upgrade(), Ok(()));
-        let mut websocket = SessionState::new(TransportKind::WebSocket, 4);
+        let mut websocket = SessionState::new(TransportKind::WebSocket, OutboundLimits::packets(4));
         assert_eq!(websocket.begin_upgrade(), Err(UpgradeError::NotAllowed));
         assert_eq!(websocket.begin_get(), Err(PollError::WrongTransport));
+    }
+
+    #[test]
+    fn a_byte_budget_closes_a_session_holding_too_much() {
+        let limits = OutboundLimits {
+            packets: 100,
+            bytes: 10,
+        };
+        let mut state = SessionState::new(TransportKind::WebSocket, limits);
+        // One packet larger than the budget still goes out when nothing else waits.
+        assert_eq!(state.enqueue(Packet::Message("x".repeat(12))), Ok(()));
+        assert_eq!(state.take_for_websocket().len(), 1);
+        assert_eq!(state.enqueue(Packet::Message("12345".into())), Ok(()));
+        assert_eq!(state.enqueue(Packet::Message("12345".into())), Ok(()));
+        assert_eq!(
+            state.enqueue(Packet::Message("1".into())),
+            Err(CloseReason::SlowClient)
+        );
+        assert_eq!(state.close_reason(), Some(CloseReason::SlowClient));
     }
 }
