@@ -1155,9 +1155,10 @@ async fn delete_forgets_the_session_but_keeps_its_channel() {
     let (created, id) = create_session(&app, agent, json!({})).await;
     let reply = app.delete(&format!("{BASE}/{id}")).await;
     assert_eq!(reply.status, StatusCode::OK);
+    let message = format!("Session {id} deleted successfully");
     assert_eq!(
         reply.json,
-        json!({"success": true, "message": format!("Session {id} deleted successfully")})
+        json!({"success": true, "message": message, "data": {"success": true, "message": message}})
     );
     let channel = ChannelId::parse(created["channelId"].as_str().unwrap()).unwrap();
     assert!(

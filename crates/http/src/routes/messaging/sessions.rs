@@ -799,9 +799,12 @@ async fn delete_session(req: HttpRequest, state: web::Data<AppState>) -> Session
         return Err(SessionError::not_found(id));
     }
     tracing::info!(session = id, "session deleted");
+    let message = format!("Session {id} deleted successfully");
+    // `data` is what the api-client returns (`{success}`); 1.7.2 sent none, so it got undefined.
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
-        "message": format!("Session {id} deleted successfully"),
+        "message": message,
+        "data": {"success": true, "message": message},
     })))
 }
 
