@@ -1,0 +1,314 @@
+//! The HTTP plumbing shared by remote providers: one reqwest client per provider, timeouts,
+//! retries and the mapping of transport failures and statuses to [`ModelError`].
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Response, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ModelError, Unavailability};
+use crate::retry::{RetryPolicy, parse_retry_after, with_retries};
+
+/// Timeouts and retries of a remote provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpOptions {
+    /// Establishing the TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// A whole non-streamed call (one attempt): LLM answers can take a while, hence generous.
+    pub request_timeout: Duration,
+    /// For streams: the wait for the response headers and then between two chunks. A stream
+    /// may last longer than `request_timeout` as long as it keeps moving.
+    pub stream_idle_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            stream_idle_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// How much of an error body ends up in [`ModelError::Http`].
+const BODY_EXCERPT_CHARS: usize = 300;
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    client: reqwest::Client,
+    provider: String,
+    pub(crate) options: HttpOptions,
+}
+
+impl HttpClient {
+    pub(crate) fn new(provider: &str, options: HttpOptions) -> Result<Self, ModelError> {
+        // No client-wide timeout: it would also cut long streams. Timeouts are applied per call.
+        let client = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .build()
+            .map_err(|e| ModelError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            provider: provider.to_owned(),
+            options,
+        })
+    }
+
+    pub(crate) fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// POSTs `body` and parses the JSON answer, with retries; each attempt is bounded by
+    /// `request_timeout`.
+    pub(crate) async fn post_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ModelError> {
+        let body = self.encode(body)?;
+        with_retries(&self.options.retry, &self.provider, |_| async {
+            self.within(self.options.request_timeout, async {
+                let response = self.send_checked(self.post(url, headers, &body)).await?;
+                self.read_json(response).await
+            })
+            .await
+        })
+        .await
+    }
+
+    /// GETs `url` and parses the JSON answer, with retries.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+    ) -> Result<T, ModelError> {
+        with_retries(&self.options.retry, &self.provider, |_| async {
+            self.within(self.options.request_timeout, async {
+                let request = self.client.get(url.clone()).headers(headers.clone());
+                let response = self.send_checked(request).await?;
+                self.read_json(response).await
+            })
+            .await
+        })
+        .await
+    }
+
+    /// POSTs `body` and returns the response as soon as a 2xx status arrives, for streaming.
+    /// Only this part is retried: once chunks flow, a failure ends the stream.
+    pub(crate) async fn post_for_stream(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &impl serde::Serialize,
+    ) -> Result<Response, ModelError> {
+        let body = self.encode(body)?;
+        with_retries(&self.options.retry, &self.provider, |_| async {
+            self.within(
+                self.options.stream_idle_timeout,
+                self.send_checked(self.post(url, headers, &body)),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Reads a JSON body; anything unparseable is an [`ModelError::InvalidResponse`].
+    pub(crate) async fn read_json<T: DeserializeOwned>(
+        &self,
+        response: Response,
+    ) -> Result<T, ModelError> {
+        let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ModelError::invalid_response(
+                &self.provider,
+                format!("not the expected JSON ({e}): {}", excerpt(&bytes)),
+            )
+        })
+    }
+
+    /// Maps a reqwest failure to the error a user understands.
+    pub(crate) fn transport(&self, error: &reqwest::Error) -> ModelError {
+        let cause = root_cause(error);
+        let reason = if error.is_timeout() && error.is_connect() {
+            Unavailability::TimedOut(self.options.connect_timeout)
+        } else if error.is_timeout() {
+            Unavailability::TimedOut(self.options.request_timeout)
+        } else if error.is_connect() {
+            Unavailability::Connect(cause)
+        } else {
+            Unavailability::Connection(cause)
+        };
+        self.unavailable(reason)
+    }
+
+    pub(crate) fn unavailable(&self, reason: Unavailability) -> ModelError {
+        ModelError::Unavailable {
+            provider: self.provider.clone(),
+            reason,
+        }
+    }
+
+    async fn within<T>(
+        &self,
+        limit: Duration,
+        future: impl Future<Output = Result<T, ModelError>>,
+    ) -> Result<T, ModelError> {
+        tokio::time::timeout(limit, future)
+            .await
+            .unwrap_or_else(|_| Err(self.unavailable(Unavailability::TimedOut(limit))))
+    }
+
+    fn encode(&self, body: &impl serde::Serialize) -> Result<Vec<u8>, ModelError> {
+        serde_json::to_vec(body)
+            .map_err(|e| ModelError::InvalidRequest(format!("cannot encode the request: {e}")))
+    }
+
+    fn post(&self, url: &Url, headers: &HeaderMap, body: &[u8]) -> reqwest::RequestBuilder {
+        self.client
+            .post(url.clone())
+            .headers(headers.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body.to_vec())
+    }
+
+    async fn send_checked(&self, request: reqwest::RequestBuilder) -> Result<Response, ModelError> {
+        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ModelError::RateLimited {
+                provider: self.provider.clone(),
+                retry_after: parse_retry_after(response.headers(), SystemTime::now()),
+            });
+        }
+        // The body explains most failures (bad key, unknown model); a failure to read it must
+        // not hide the status.
+        let body = response
+            .bytes()
+            .await
+            .map(|b| error_message(&b))
+            .unwrap_or_default();
+        Err(ModelError::Http {
+            provider: self.provider.clone(),
+            status: status.as_u16(),
+            body,
+        })
+    }
+}
+
+/// The most specific message in an error chain ("Connection refused (os error 111)" rather
+/// than "error sending request for url …").
+pub(crate) fn root_cause(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// `error.message` of an OpenAI-style error body (also `error` as a string, Ollama's form),
+/// otherwise the start of the body.
+pub(crate) fn error_message(body: &[u8]) -> String {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let error = &json["error"];
+        let message = error["message"].as_str().or_else(|| error.as_str());
+        if let Some(message) = message {
+            return truncate(message);
+        }
+    }
+    excerpt(body)
+}
+
+/// The start of a body, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    truncate(trimmed)
+}
+
+fn truncate(text: &str) -> String {
+    match text.char_indices().nth(BODY_EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A header value from a secret (an API key); invalid characters are a configuration error.
+pub(crate) fn bearer(key_name: &str, key: &str) -> Result<HeaderValue, ModelError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|_| ModelError::Config(format!("{key_name} contains invalid characters")))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Parses a base URL setting: absolute http(s), trailing slashes removed so endpoint paths can
+/// be appended (`{base}/chat/completions`).
+pub(crate) fn parse_base_url(key: &str, value: &str) -> Result<String, ModelError> {
+    let url = Url::parse(value)
+        .map_err(|e| ModelError::Config(format!("{key} \"{value}\" is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ModelError::Config(format!(
+            "{key} \"{value}\" must start with http:// or https://"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `{base}{path}` as a URL.
+pub(crate) fn endpoint(key: &str, base: &str, path: &str) -> Result<Url, ModelError> {
+    Url::parse(&format!("{base}{path}"))
+        .map_err(|e| ModelError::Config(format!("{key} gives an invalid endpoint URL ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(
+            error_message(br#"{"error":{"message":"Incorrect API key provided","type":"x"}}"#),
+            "Incorrect API key provided"
+        );
+        assert_eq!(
+            error_message(br#"{"error":"model not found"}"#),
+            "model not found"
+        );
+        assert_eq!(
+            error_message(b"<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
+        assert_eq!(error_message(b"  "), "(empty body)");
+        let long = "é".repeat(1000);
+        let summary = error_message(long.as_bytes());
+        assert_eq!(summary.chars().count(), BODY_EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn base_urls_are_validated_and_normalised() {
+        assert_eq!(
+            parse_base_url("K", "https://api.openai.com/v1/")
+                .ok()
+                .as_deref(),
+            Some("https://api.openai.com/v1")
+        );
+        assert!(matches!(
+            parse_base_url("K", "api.openai.com"),
+            Err(ModelError::Config(_))
+        ));
+        assert!(matches!(
+            parse_base_url("K", "ftp://x/v1"),
+            Err(ModelError::Config(_))
+        ));
+    }
+}

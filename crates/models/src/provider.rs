@@ -1,0 +1,60 @@
+//! The provider boundary: what the runtime calls, whatever serves the model.
+
+use async_trait::async_trait;
+
+use crate::error::ModelError;
+use crate::model_type::ModelType;
+use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
+
+/// A source of model answers: a remote API (OpenAI-compatible, Ollama, Anthropic), a local model
+/// or a scripted fake. The runtime holds providers as `Arc<dyn ModelProvider>` and picks one per
+/// model type from the agent's plugins, as 1.7.2 picks a model handler.
+///
+/// One trait with a method per result kind rather than one trait per model type: a provider
+/// usually serves several types over one client and one configuration, and `supports` tells the
+/// runtime which handlers to register. Methods for types a provider does not serve return
+/// [`ModelError::Unsupported`].
+///
+/// Contract for implementations:
+/// - The request is final: settings layering (`crate::settings`) has already run; the provider
+///   only fills its own defaults for fields still `None`.
+/// - Timeouts and retries are the provider's job (HTTP providers share `crate::retry`), so a
+///   call always ends, with an answer or an error, and never panics on a server's answer.
+/// - The model name comes from the provider's configuration for the model type
+///   (e.g. `OPENAI_SMALL_MODEL` for [`ModelType::TextSmall`]).
+#[async_trait]
+pub trait ModelProvider: Send + Sync {
+    /// A short name for logs and errors (`openai`, `ollama`, …), the `provider` of 1.7.2 logs.
+    fn name(&self) -> &str;
+
+    /// Whether this provider serves `model_type`.
+    fn supports(&self, model_type: ModelType) -> bool;
+
+    /// Generates the whole answer at once. `model_type` is a text generation type
+    /// ([`ModelType::is_text_generation`]).
+    async fn generate_text(
+        &self,
+        model_type: ModelType,
+        request: TextRequest,
+    ) -> Result<TextResponse, ModelError>;
+
+    /// Streams the answer. Errors before the first chunk (bad key, server down after retries)
+    /// come back as `Err`; errors after it end the stream with an `Err` item.
+    async fn stream_text(
+        &self,
+        model_type: ModelType,
+        request: TextRequest,
+    ) -> Result<TextStream, ModelError>;
+
+    /// Embeds one text ([`ModelType::TextEmbedding`]).
+    async fn embed(&self, request: EmbeddingRequest) -> Result<Vec<f32>, ModelError>;
+
+    /// The length of this provider's embeddings, for picking the `dim_<N>` column at start-up
+    /// (§2.10). The default asks for one real embedding; providers that know the answer from
+    /// their configuration override it to spare the call.
+    async fn embedding_dimension(&self) -> Result<usize, ModelError> {
+        self.embed(EmbeddingRequest::new("dimension probe"))
+            .await
+            .map(|v| v.len())
+    }
+}

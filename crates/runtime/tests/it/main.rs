@@ -1,0 +1,4 @@
+//! Integration tests of eliza-runtime.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod golden;
