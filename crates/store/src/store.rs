@@ -65,8 +65,8 @@ impl DieselStore {
             .map_err(|err| StoreError::Backend(format!("store start-up task failed: {err}")))?
     }
 
-    /// [`DieselStore::connect`] for callers outside an async runtime.
-    pub fn connect_blocking(url: &str, options: StoreOptions) -> Result<DieselStore, StoreError> {
+    /// The blocking work of [`DieselStore::connect`].
+    fn connect_blocking(url: &str, options: StoreOptions) -> Result<DieselStore, StoreError> {
         let url = DbUrl::parse(url)?;
         let backend = url.backend;
         let memory = url.is_memory();
