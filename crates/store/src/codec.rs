@@ -76,6 +76,24 @@ pub(crate) fn opt_db_time(time: Option<DateTime<Utc>>) -> Option<NaiveDateTime> 
     time.map(db_time)
 }
 
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, in microseconds since the epoch.
+const EARLIEST_FILTER_MICROS: i64 = -62_167_219_200_000_000;
+const LATEST_FILTER_MICROS: i64 = 253_402_300_799_999_999;
+
+/// A time a query compares with (`before`, `after`), clamped to the years 0–9999: PostgreSQL refuses
+/// times before 4713 BC, and SQLite compares times as text, which sorts only with four-digit years.
+/// The times this server writes lie inside that range, so the clamped bound selects the same rows.
+pub(crate) fn filter_time(time: DateTime<Utc>) -> NaiveDateTime {
+    let micros = time
+        .timestamp_micros()
+        .clamp(EARLIEST_FILTER_MICROS, LATEST_FILTER_MICROS);
+    DateTime::from_timestamp_micros(micros).map_or_else(|| db_time(time), db_time)
+}
+
+pub(crate) fn opt_filter_time(time: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+    time.map(filter_time)
+}
+
 pub(crate) fn utc(time: NaiveDateTime) -> DateTime<Utc> {
     time.and_utc()
 }
@@ -168,6 +186,25 @@ mod tests {
             utc(db_time(t)).to_rfc3339(),
             "2026-01-02T03:04:05.123456+00:00"
         );
+    }
+
+    #[test]
+    fn filter_times_are_clamped_to_four_digit_years() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(
+            utc(filter_time(DateTime::<Utc>::MIN_UTC)),
+            at("0000-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            utc(filter_time(DateTime::<Utc>::MAX_UTC)),
+            at("9999-12-31T23:59:59.999999Z")
+        );
+        let inside = at("2026-01-02T03:04:05.123456Z");
+        assert_eq!(filter_time(inside), db_time(inside));
     }
 
     #[test]

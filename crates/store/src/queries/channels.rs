@@ -147,19 +147,29 @@ pub(crate) fn delete(conn: &mut DbConn, id: ChannelId) -> DbResult<bool> {
     Ok(diesel::delete(channels::table.find(id_text(id))).execute(conn)? > 0)
 }
 
-/// Adds the participants that are not there yet. An unknown channel is a `Conflict` (foreign key).
+/// Rows per INSERT: two bound values each, far below the backends' limits on bound values
+/// (32,766 for SQLite, 65,535 for PostgreSQL), whatever the length of the client's list.
+const PARTICIPANTS_PER_INSERT: usize = 1_000;
+
+/// Adds the participants that are not there yet, one INSERT per [`PARTICIPANTS_PER_INSERT`]. An unknown
+/// channel is a `Conflict` (foreign key).
 pub(crate) fn add_participants(
     conn: &mut DbConn,
     id: ChannelId,
     participants: &[String],
 ) -> DbResult<()> {
     let channel = id_text(id);
-    for entity in participants {
-        let row = (
-            channel_participants::channel_id.eq(&channel),
-            channel_participants::entity_id.eq(entity),
-        );
-        insert_ignore!(conn, channel_participants::table, &row)?;
+    for chunk in participants.chunks(PARTICIPANTS_PER_INSERT) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|entity| {
+                (
+                    channel_participants::channel_id.eq(&channel),
+                    channel_participants::entity_id.eq(entity),
+                )
+            })
+            .collect();
+        insert_ignore!(conn, channel_participants::table, &rows)?;
     }
     Ok(())
 }

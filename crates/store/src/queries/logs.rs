@@ -1,8 +1,8 @@
 //! `logs`, `tasks` and `cache`.
 
 use crate::codec::{
-    db_time, from_json, id_text, opt_db_time, opt_id_text, parse_id, parse_opt_id, sql_count,
-    to_json, utc,
+    db_time, filter_time, from_json, id_text, opt_db_time, opt_id_text, parse_id, parse_opt_id,
+    sql_count, to_json, utc,
 };
 use crate::conn::DbConn;
 use crate::error::DbResult;
@@ -244,7 +244,7 @@ pub(crate) fn get_cache(
         .filter(
             cache::expires_at
                 .is_null()
-                .or(cache::expires_at.gt(db_time(now))),
+                .or(cache::expires_at.gt(filter_time(now))),
         )
         .select(CacheRow::as_select())
         .first(conn)

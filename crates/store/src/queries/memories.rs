@@ -2,8 +2,8 @@
 //! scan in Rust, as 1.7.2's pgvector query is (it has no ANN index either).
 
 use crate::codec::{
-    db_time, decode_vector, encode_vector, from_json, id_text, opt_db_time, opt_id_text, parse_id,
-    parse_opt_id, row_count, sql_count, to_json, utc, vector_dim,
+    db_time, decode_vector, encode_vector, from_json, id_text, opt_filter_time, opt_id_text,
+    parse_id, parse_opt_id, row_count, sql_count, to_json, utc, vector_dim,
 };
 use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
@@ -73,6 +73,13 @@ impl TryFrom<&Memory> for MemoryRow {
 type Loaded = (MemoryRow, Option<(i32, Vec<u8>)>);
 
 fn to_memory((row, embedding): Loaded) -> Result<Memory, StoreError> {
+    let embedding = embedding
+        .map(|(dim, bytes)| decode_vector(dim, &bytes))
+        .transpose()?;
+    memory_of(row, embedding)
+}
+
+fn memory_of(row: MemoryRow, embedding: Option<Vec<f32>>) -> Result<Memory, StoreError> {
     Ok(Memory {
         id: parse_id("memories.id", &row.id)?,
         table: row.memory_type,
@@ -84,9 +91,7 @@ fn to_memory((row, embedding): Loaded) -> Result<Memory, StoreError> {
         world_id: parse_opt_id("memories.world_id", row.world_id.as_deref())?,
         unique: row.is_unique,
         metadata: from_json("memories.metadata", &row.metadata)?,
-        embedding: embedding
-            .map(|(dim, bytes)| decode_vector(dim, &bytes))
-            .transpose()?,
+        embedding,
     })
 }
 
@@ -172,7 +177,7 @@ pub(crate) fn list(conn: &mut DbConn, query: &MemoryQuery) -> DbResult<Vec<Memor
         &scope
     )
     .order((memories::created_at.desc(), memories::id.desc()));
-    if let Some(before) = opt_db_time(query.before) {
+    if let Some(before) = opt_filter_time(query.before) {
         select = select.filter(memories::created_at.lt(before));
     }
     if let Some(limit) = query.limit {
@@ -272,21 +277,24 @@ pub(crate) fn search(conn: &mut DbConn, search: &MemorySearch) -> DbResult<Vec<S
         (embeddings::dim, embeddings::vector),
     ))
     .load(conn)?;
+    // Score every candidate, but decode the JSON of the hits only.
     let mut hits = Vec::new();
-    for (row, embedding) in rows {
-        let memory = to_memory((row, Some(embedding)))?;
-        let similarity = memory
-            .embedding
-            .as_deref()
-            .map_or(0.0, |vector| cosine_similarity(&search.embedding, vector));
+    for (row, (dim, bytes)) in rows {
+        let vector = decode_vector(dim, &bytes)?;
+        let similarity = cosine_similarity(&search.embedding, &vector);
         if search
             .threshold
             .is_none_or(|threshold| similarity >= threshold)
         {
-            hits.push(ScoredMemory { memory, similarity });
+            hits.push((similarity, row, vector));
         }
     }
-    hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+    hits.sort_by(|a, b| b.0.total_cmp(&a.0));
     hits.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
-    Ok(hits)
+    hits.into_iter()
+        .map(|(similarity, row, vector)| {
+            let memory = memory_of(row, Some(vector))?;
+            Ok(ScoredMemory { memory, similarity })
+        })
+        .collect()
 }

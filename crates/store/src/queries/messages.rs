@@ -1,8 +1,8 @@
 //! `central_messages`.
 
 use crate::codec::{
-    db_time, id_text, opt_db_time, opt_from_json, opt_id_text, opt_to_json, parse_id, parse_opt_id,
-    row_count, sql_count, utc,
+    db_time, id_text, opt_filter_time, opt_from_json, opt_id_text, opt_to_json, parse_id,
+    parse_opt_id, row_count, sql_count, utc,
 };
 use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
@@ -118,7 +118,7 @@ pub(crate) fn list_for_channel(
         .filter(central_messages::channel_id.eq(id_text(channel)))
         .select(MessageRow::as_select())
         .into_boxed();
-    if let Some(before) = opt_db_time(page.before) {
+    if let Some(before) = opt_filter_time(page.before) {
         query = query.filter(central_messages::created_at.lt(before));
     }
     let rows = query
@@ -169,10 +169,10 @@ pub(crate) fn search(conn: &mut DbConn, search: &MessageSearch) -> DbResult<Vec<
     if let Some(author) = &search.author {
         query = query.filter(central_messages::author_id.eq(author.clone()));
     }
-    if let Some(before) = opt_db_time(search.before) {
+    if let Some(before) = opt_filter_time(search.before) {
         query = query.filter(central_messages::created_at.lt(before));
     }
-    if let Some(after) = opt_db_time(search.after) {
+    if let Some(after) = opt_filter_time(search.after) {
         query = query.filter(central_messages::created_at.gt(after));
     }
     let rows = query

@@ -17,10 +17,7 @@ pub struct TestDb {
 enum Guard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     #[cfg(feature = "postgres")]
-    Postgres {
-        base: String,
-        schema: String,
-    },
+    Postgres(#[allow(dead_code)] PgSchema),
 }
 
 impl Deref for TestDb {
@@ -73,15 +70,14 @@ impl TestDb {
     /// `None` (and the test passes vacuously) when `TEST_DATABASE_URL` is not set.
     #[cfg(feature = "postgres")]
     pub async fn postgres() -> Option<TestDb> {
-        let (base, schema, url) = postgres_schema()?;
-        let guard = Guard::Postgres { base, schema };
-        let store = DieselStore::connect(&url, test_options())
+        let schema = postgres_schema()?;
+        let store = DieselStore::connect(&schema.url, test_options())
             .await
             .expect("postgres store");
         Some(TestDb {
             store,
-            url,
-            _guard: guard,
+            url: schema.url.clone(),
+            _guard: Guard::Postgres(schema),
         })
     }
 
@@ -105,13 +101,20 @@ impl TestDb {
     }
 }
 
-impl Drop for Guard {
+/// A throw-away PostgreSQL schema, dropped with this value.
+#[cfg(feature = "postgres")]
+pub struct PgSchema {
+    /// `TEST_DATABASE_URL` with `search_path` set to the schema.
+    pub url: String,
+    base: String,
+    schema: String,
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PgSchema {
     fn drop(&mut self) {
-        #[cfg(feature = "postgres")]
-        if let Guard::Postgres { base, schema } = self
-            && let Ok(mut conn) = PgConnection::establish(base)
-        {
-            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        if let Ok(mut conn) = PgConnection::establish(&self.base) {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
         }
     }
 }
@@ -123,9 +126,9 @@ pub fn sqlite_url() -> (tempfile::TempDir, String) {
     (dir, url)
 }
 
-/// Creates a schema `t_<random>` and returns `(base url, schema, url with that search_path)`.
+/// Creates a schema `t_<random>` in `TEST_DATABASE_URL`.
 #[cfg(feature = "postgres")]
-pub fn postgres_schema() -> Option<(String, String, String)> {
+pub fn postgres_schema() -> Option<PgSchema> {
     let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("TEST_DATABASE_URL is not set: PostgreSQL test skipped");
         return None;
@@ -136,5 +139,5 @@ pub fn postgres_schema() -> Option<(String, String, String)> {
         .expect("create schema");
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    Some((base, schema, url))
+    Some(PgSchema { url, base, schema })
 }

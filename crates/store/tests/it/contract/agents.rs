@@ -194,8 +194,7 @@ async fn populated_agent(store: &DieselStore) -> eliza_domain::Agent {
         .set_cache(&fx::cache_entry(agent.id, "k", None))
         .await
         .unwrap();
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
+    let server = super::new_server(store, "S").await;
     store
         .add_agent_to_server(server.id, agent.id)
         .await

@@ -1,19 +1,13 @@
 //! LogStore: logs, tasks, cache; and timestamp precision.
 
-use super::assert_conflict;
+use super::{assert_conflict, new_agent};
 use crate::fixtures as fx;
 use chrono::{Duration, TimeZone, Utc};
 use eliza_domain::log::LogQuery;
-use eliza_domain::store::{AgentStore, LogStore, MessageServerStore};
+use eliza_domain::store::{LogStore, MessageServerStore};
 use eliza_domain::{AgentId, LogId, RoomId, TaskId};
 use eliza_store::DieselStore;
 use serde_json::json;
-
-async fn new_agent(store: &DieselStore, name: &str) -> AgentId {
-    let agent = fx::agent(name);
-    store.create_agent(&agent).await.unwrap();
-    agent.id
-}
 
 pub async fn log_create_list_delete(store: &DieselStore) {
     let agent = new_agent(store, "A").await;

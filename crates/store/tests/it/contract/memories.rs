@@ -3,7 +3,7 @@
 use crate::fixtures as fx;
 use crate::harness::TestDb;
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch};
-use eliza_domain::store::{AgentStore, MemoryStore, WorldStore};
+use eliza_domain::store::{MemoryStore, WorldStore};
 use eliza_domain::{AgentId, MemoryId, RoomId, WorldId};
 use eliza_store::DieselStore;
 use serde_json::json;
@@ -13,14 +13,13 @@ async fn setup(
     store: &DieselStore,
     name: &str,
 ) -> (AgentId, RoomId, RoomId, eliza_domain::EntityId) {
-    let agent = fx::agent(name);
-    store.create_agent(&agent).await.unwrap();
-    let (r1, r2) = (fx::room(agent.id, None), fx::room(agent.id, None));
+    let agent = super::new_agent(store, name).await;
+    let (r1, r2) = (fx::room(agent, None), fx::room(agent, None));
     store.ensure_room(&r1).await.unwrap();
     store.ensure_room(&r2).await.unwrap();
-    let entity = fx::entity(agent.id);
+    let entity = fx::entity(agent);
     store.ensure_entity(&entity).await.unwrap();
-    (agent.id, r1.id, r2.id, entity.id)
+    (agent, r1.id, r2.id, entity.id)
 }
 
 fn query(table: &str) -> MemoryQuery {
@@ -155,6 +154,21 @@ pub async fn memory_list_filters_orders_and_pages(store: &DieselStore) {
         .await
         .unwrap();
     assert_eq!(ids(&older), ids(&made[3..]));
+    // Bounds beyond what the backends store still filter (see `message_filters_accept_times_…`).
+    for (before, expected) in [
+        (chrono::DateTime::<chrono::Utc>::MIN_UTC, vec![]),
+        (chrono::DateTime::<chrono::Utc>::MAX_UTC, ids(&made)),
+    ] {
+        let listed = store
+            .list_memories(&MemoryQuery {
+                agent_id: Some(agent),
+                before: Some(before),
+                ..query("messages")
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&listed), expected);
+    }
 }
 
 pub async fn memory_update_replaces_content_and_embedding(store: &DieselStore) {

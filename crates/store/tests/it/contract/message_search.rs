@@ -1,11 +1,12 @@
 //! MessageStore: text search over central messages and the replies to a message.
 
+use super::{message_ids as ids, server_with_channel};
 use crate::fixtures as fx;
 use chrono::{DateTime, Utc};
-use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, MessageSearch};
-use eliza_domain::store::{ChannelStore, MessageServerStore, MessageStore};
-use eliza_domain::{ChannelId, MessageId, MessageServerId};
-use eliza_store::DieselStore;
+use eliza_domain::messaging::{CentralMessage, ChannelType, MessagePage, MessageSearch};
+use eliza_domain::store::{ChannelStore, MessageStore};
+use eliza_domain::{ChannelId, MessageId, MessageServerId, StoreError};
+use eliza_store::{Backend, DieselStore};
 
 /// A search for `text` with no filter and room for every hit.
 fn search(text: &str) -> MessageSearch {
@@ -19,19 +20,6 @@ fn search(text: &str) -> MessageSearch {
         limit: 100,
         offset: 0,
     }
-}
-
-fn ids(messages: &[CentralMessage]) -> Vec<MessageId> {
-    messages.iter().map(|m| m.id).collect()
-}
-
-/// A new server with one group channel.
-async fn server_with_channel(store: &DieselStore) -> (MessageServerId, Channel) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
-    let channel = fx::channel(server.id, ChannelType::Group);
-    store.create_channel(&channel, &[]).await.unwrap();
-    (server.id, channel)
 }
 
 /// Stores a message with this content, author and time.
@@ -291,4 +279,55 @@ pub async fn message_replies_are_oldest_first(store: &DieselStore) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Filter times outside what a backend can store (PostgreSQL stops at 4713 BC, SQLite's text times
+/// sort only within years 0–9999) still filter: nothing is older than the far past or newer than the
+/// far future.
+pub async fn message_filters_accept_times_beyond_the_storable_range(store: &DieselStore) {
+    let (server, channel) = server_with_channel(store).await;
+    let message = post(store, channel.id, "match", "a", fx::t(10)).await;
+    let (past, future) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+    let page = |before| async move {
+        let page = MessagePage { before, limit: 10 };
+        ids(&store.list_channel_messages(channel.id, page).await.unwrap())
+    };
+    assert!(page(Some(past)).await.is_empty());
+    assert_eq!(page(Some(future)).await, vec![message.id]);
+    let run =
+        |query: MessageSearch| async move { ids(&store.search_messages(&query).await.unwrap()) };
+    let window = |before, after| MessageSearch {
+        server: Some(server),
+        before,
+        after,
+        ..search("match")
+    };
+    assert!(run(window(Some(past), None)).await.is_empty());
+    assert_eq!(run(window(Some(future), None)).await, vec![message.id]);
+    assert_eq!(run(window(None, Some(past))).await, vec![message.id]);
+    assert!(run(window(None, Some(future))).await.is_empty());
+}
+
+/// PostgreSQL cannot hold NUL in text: a NUL that reaches it, stored or only compared, is the caller's
+/// bad input (`Invalid`), never a `Backend` error. SQLite stores and compares it like any character.
+pub async fn nul_in_text_is_invalid_where_the_backend_cannot_hold_it(store: &DieselStore) {
+    let (_, channel) = server_with_channel(store).await;
+    let mut message = fx::message(channel.id, fx::t(1));
+    message.content = "a\0b".to_owned();
+    let created = store.create_message(&message).await;
+    let found = store.search_messages(&search("\0")).await;
+    match store.backend_kind() {
+        Backend::Postgres => {
+            for err in [created.map(drop), found.map(drop)] {
+                assert!(
+                    matches!(&err, Err(StoreError::Invalid(m)) if m.contains("cannot store")),
+                    "{err:?}"
+                );
+            }
+        }
+        Backend::Sqlite => {
+            assert_eq!(created.unwrap(), message);
+            assert_eq!(ids(&found.unwrap()), vec![message.id]);
+        }
+    }
 }

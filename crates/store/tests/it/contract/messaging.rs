@@ -1,6 +1,6 @@
 //! MessageServerStore, ChannelStore and MessageStore.
 
-use super::assert_conflict;
+use super::{assert_conflict, message_ids, new_server, server_with_channel};
 use crate::fixtures as fx;
 use eliza_domain::messaging::{ChannelType, ChannelUpdate, MessagePage};
 use eliza_domain::store::{AgentStore, ChannelStore, MessageServerStore, MessageStore};
@@ -50,8 +50,7 @@ pub async fn server_crud_and_duplicates(store: &DieselStore) {
 }
 
 pub async fn server_agent_membership_is_idempotent(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
+    let server = new_server(store, "S").await;
     let (a, b) = (fx::agent("A"), fx::agent("B"));
     store.create_agent(&a).await.unwrap();
     store.create_agent(&b).await.unwrap();
@@ -96,8 +95,7 @@ pub async fn server_agent_membership_is_idempotent(store: &DieselStore) {
 }
 
 pub async fn channel_create_get_and_duplicates(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
+    let server = new_server(store, "S").await;
     let channel = fx::channel(server.id, ChannelType::Group);
     let participants = vec![
         "b-user".to_owned(),
@@ -127,10 +125,8 @@ pub async fn channel_create_get_and_duplicates(store: &DieselStore) {
 }
 
 pub async fn channel_list_and_update(store: &DieselStore) {
-    let server = fx::server("S");
-    let other = fx::server("Other");
-    store.create_message_server(&server).await.unwrap();
-    store.create_message_server(&other).await.unwrap();
+    let server = new_server(store, "S").await;
+    let other = new_server(store, "Other").await;
     let mut first = fx::channel(server.id, ChannelType::Group);
     first.created_at = fx::t(1);
     let mut second = fx::channel(server.id, ChannelType::Dm);
@@ -195,10 +191,7 @@ pub async fn channel_list_and_update(store: &DieselStore) {
 }
 
 pub async fn channel_participants_add_and_remove(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
-    let channel = fx::channel(server.id, ChannelType::Group);
-    store.create_channel(&channel, &[]).await.unwrap();
+    let (_, channel) = server_with_channel(store).await;
     assert!(
         store
             .list_channel_participants(channel.id)
@@ -249,9 +242,33 @@ pub async fn channel_participants_add_and_remove(store: &DieselStore) {
     );
 }
 
+/// A client's list longer than one INSERT may bind (SQLite: 32,766 values) is stored whole.
+pub async fn channel_participants_beyond_one_statement(store: &DieselStore) {
+    let server = new_server(store, "S").await;
+    let channel = fx::channel(server.id, ChannelType::Group);
+    let mut people: Vec<String> = (0..20_000).map(|i| format!("user-{i:05}")).collect();
+    store.create_channel(&channel, &people).await.unwrap();
+    assert_eq!(
+        store.list_channel_participants(channel.id).await.unwrap(),
+        people
+    );
+    people.push("user-late".to_owned());
+    store
+        .add_channel_participants(channel.id, &people)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_channel_participants(channel.id)
+            .await
+            .unwrap()
+            .len(),
+        people.len()
+    );
+}
+
 pub async fn channel_delete_cascades_messages_and_participants(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
+    let server = new_server(store, "S").await;
     let channel = fx::channel(server.id, ChannelType::Group);
     store
         .create_channel(&channel, &["u".to_owned()])
@@ -277,10 +294,8 @@ pub async fn channel_delete_cascades_messages_and_participants(store: &DieselSto
 }
 
 pub async fn dm_channel_lookup_needs_both_participants(store: &DieselStore) {
-    let server = fx::server("S");
-    let other_server = fx::server("Other");
-    store.create_message_server(&server).await.unwrap();
-    store.create_message_server(&other_server).await.unwrap();
+    let server = new_server(store, "S").await;
+    let other_server = new_server(store, "Other").await;
     let (a, b, c) = ("user-a", "user-b", "user-c");
     let group = fx::channel(server.id, ChannelType::Group);
     store
@@ -324,10 +339,7 @@ pub async fn dm_channel_lookup_needs_both_participants(store: &DieselStore) {
 }
 
 pub async fn message_create_is_idempotent_by_id(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
-    let channel = fx::channel(server.id, ChannelType::Group);
-    store.create_channel(&channel, &[]).await.unwrap();
+    let (_, channel) = server_with_channel(store).await;
     let message = fx::message(channel.id, fx::t(10));
     assert_eq!(store.create_message(&message).await.unwrap(), message);
     let mut again = message.clone();
@@ -350,11 +362,8 @@ pub async fn message_create_is_idempotent_by_id(store: &DieselStore) {
 }
 
 pub async fn message_pages_are_newest_first(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
-    let channel = fx::channel(server.id, ChannelType::Group);
-    let other = fx::channel(server.id, ChannelType::Group);
-    store.create_channel(&channel, &[]).await.unwrap();
+    let (server, channel) = server_with_channel(store).await;
+    let other = fx::channel(server, ChannelType::Group);
     store.create_channel(&other, &[]).await.unwrap();
     let mut sent = Vec::new();
     for ms in [10, 20, 30, 30, 40] {
@@ -368,60 +377,21 @@ pub async fn message_pages_are_newest_first(store: &DieselStore) {
         .unwrap();
     // created_at DESC, then id DESC among equal times.
     fx::newest_first(&mut sent, |x| (x.created_at, x.id.to_string()));
-    let ids = |page: Vec<eliza_domain::messaging::CentralMessage>| {
-        page.into_iter().map(|m| m.id).collect::<Vec<_>>()
+    let page = |before, limit| async move {
+        let page = MessagePage { before, limit };
+        message_ids(&store.list_channel_messages(channel.id, page).await.unwrap())
     };
-    let all = store
-        .list_channel_messages(
-            channel.id,
-            MessagePage {
-                before: None,
-                limit: 50,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(ids(all), sent.iter().map(|m| m.id).collect::<Vec<_>>());
-    let first = store
-        .list_channel_messages(
-            channel.id,
-            MessagePage {
-                before: None,
-                limit: 2,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(ids(first), vec![sent[0].id, sent[1].id]);
-    let older = store
-        .list_channel_messages(
-            channel.id,
-            MessagePage {
-                before: Some(fx::t(30)),
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(ids(older), vec![sent[3].id, sent[4].id]);
-    let none = store
-        .list_channel_messages(
-            channel.id,
-            MessagePage {
-                before: Some(fx::t(10)),
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(none.is_empty());
+    assert_eq!(page(None, 50).await, message_ids(&sent));
+    assert_eq!(page(None, 2).await, vec![sent[0].id, sent[1].id]);
+    assert_eq!(
+        page(Some(fx::t(30)), 10).await,
+        vec![sent[3].id, sent[4].id]
+    );
+    assert!(page(Some(fx::t(10)), 10).await.is_empty());
 }
 
 pub async fn message_update_delete_and_clear(store: &DieselStore) {
-    let server = fx::server("S");
-    store.create_message_server(&server).await.unwrap();
-    let channel = fx::channel(server.id, ChannelType::Group);
-    store.create_channel(&channel, &[]).await.unwrap();
+    let (_, channel) = server_with_channel(store).await;
     let root = fx::message(channel.id, fx::t(1));
     store.create_message(&root).await.unwrap();
     let mut reply = fx::message(channel.id, fx::t(2));

@@ -1,19 +1,13 @@
 //! WorldStore: entities, worlds, rooms, participants and relationships.
 
-use super::assert_conflict;
+use super::{assert_conflict, new_agent};
 use crate::fixtures as fx;
 use eliza_domain::memory::MemoryQuery;
-use eliza_domain::store::{AgentStore, MemoryStore, WorldStore};
+use eliza_domain::store::{MemoryStore, WorldStore};
 use eliza_domain::world::RoomState;
 use eliza_domain::{AgentId, EntityId, RoomId, WorldId};
 use eliza_store::DieselStore;
 use serde_json::json;
-
-async fn new_agent(store: &DieselStore, name: &str) -> AgentId {
-    let agent = fx::agent(name);
-    store.create_agent(&agent).await.unwrap();
-    agent.id
-}
 
 pub async fn entity_ensure_is_per_agent(store: &DieselStore) {
     let a = new_agent(store, "A").await;
