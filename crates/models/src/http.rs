@@ -36,6 +36,10 @@ impl Default for HttpOptions {
 
 /// How much of an error body ends up in [`ModelError::Http`].
 const BODY_EXCERPT_CHARS: usize = 300;
+/// The largest answer we read: a broken server must not make us allocate without bound.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// How much of an error body we read: enough for any JSON error object.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
@@ -71,14 +75,7 @@ impl HttpClient {
         body: &impl serde::Serialize,
     ) -> Result<T, ModelError> {
         let body = self.encode(body)?;
-        with_retries(&self.options.retry, &self.provider, |_| async {
-            self.within(self.options.request_timeout, async {
-                let response = self.send_checked(self.post(url, headers, &body)).await?;
-                self.read_json(response).await
-            })
-            .await
-        })
-        .await
+        self.fetch_json(|| self.post(url, headers, &body)).await
     }
 
     /// GETs `url` and parses the JSON answer, with retries.
@@ -87,10 +84,19 @@ impl HttpClient {
         url: &Url,
         headers: &HeaderMap,
     ) -> Result<T, ModelError> {
+        self.fetch_json(|| self.client.get(url.clone()).headers(headers.clone()))
+            .await
+    }
+
+    /// Sends the request `build` makes and parses the JSON answer, with retries; each attempt
+    /// is bounded by `request_timeout`.
+    async fn fetch_json<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, ModelError> {
         with_retries(&self.options.retry, &self.provider, |_| async {
             self.within(self.options.request_timeout, async {
-                let request = self.client.get(url.clone()).headers(headers.clone());
-                let response = self.send_checked(request).await?;
+                let response = self.send_checked(build()).await?;
                 self.read_json(response).await
             })
             .await
@@ -122,7 +128,15 @@ impl HttpClient {
         &self,
         response: Response,
     ) -> Result<T, ModelError> {
-        let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let (bytes, complete) = read_at_most(response, MAX_BODY_BYTES)
+            .await
+            .map_err(|e| self.transport(&e))?;
+        if !complete {
+            return Err(ModelError::invalid_response(
+                &self.provider,
+                format!("the answer is larger than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
         serde_json::from_slice(&bytes).map_err(|e| {
             ModelError::invalid_response(
                 &self.provider,
@@ -190,10 +204,9 @@ impl HttpClient {
         }
         // The body explains most failures (bad key, unknown model); a failure to read it must
         // not hide the status.
-        let body = response
-            .bytes()
+        let body = read_at_most(response, MAX_ERROR_BODY_BYTES)
             .await
-            .map(|b| error_message(&b))
+            .map(|(b, _)| error_message(&b))
             .unwrap_or_default();
         Err(ModelError::Http {
             provider: self.provider.clone(),
@@ -201,6 +214,22 @@ impl HttpClient {
             body,
         })
     }
+}
+
+/// Reads at most `limit` bytes of the body; `true` when that was all of it.
+async fn read_at_most(
+    mut response: Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
 }
 
 /// The most specific message in an error chain ("Connection refused (os error 111)" rather
@@ -216,14 +245,15 @@ pub(crate) fn root_cause(error: &reqwest::Error) -> String {
 /// `error.message` of an OpenAI-style error body (also `error` as a string, Ollama's form),
 /// otherwise the start of the body.
 pub(crate) fn error_message(body: &[u8]) -> String {
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-        let error = &json["error"];
-        let message = error["message"].as_str().or_else(|| error.as_str());
-        if let Some(message) = message {
-            return truncate(message);
-        }
-    }
-    excerpt(body)
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| error_text(&json["error"]).map(truncate))
+        .unwrap_or_else(|| excerpt(body))
+}
+
+/// The readable part of an error object: `{"message": …}` or a plain string.
+pub(crate) fn error_text(error: &serde_json::Value) -> Option<&str> {
+    error["message"].as_str().or_else(|| error.as_str())
 }
 
 /// The start of a body, for error messages.
@@ -236,7 +266,7 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     truncate(trimmed)
 }
 
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     match text.char_indices().nth(BODY_EXCERPT_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),

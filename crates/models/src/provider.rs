@@ -53,8 +53,17 @@ pub trait ModelProvider: Send + Sync {
     /// (§2.10). The default asks for one real embedding; providers that know the answer from
     /// their configuration override it to spare the call.
     async fn embedding_dimension(&self) -> Result<usize, ModelError> {
-        self.embed(EmbeddingRequest::new("dimension probe"))
-            .await
-            .map(|v| v.len())
+        probe_embedding_dimension(self).await
     }
+}
+
+/// The length of one real embedding: the default [`ModelProvider::embedding_dimension`], also
+/// the fallback of providers that override it.
+pub(crate) async fn probe_embedding_dimension<P: ModelProvider + ?Sized>(
+    provider: &P,
+) -> Result<usize, ModelError> {
+    provider
+        .embed(EmbeddingRequest::new("dimension probe"))
+        .await
+        .map(|v| v.len())
 }

@@ -27,6 +27,17 @@ where
     keys.iter().find_map(|k| read_setting(lookup, k))
 }
 
+/// 1.7.2 `parseBooleanFromText`: `YES`, `Y`, `TRUE`, `T`, `1`, `ON` and `ENABLE` (any case,
+/// trimmed) are true; anything else, including nothing, is false.
+pub fn parse_boolean_from_text(value: Option<&str>) -> bool {
+    value.is_some_and(|value| {
+        matches!(
+            value.trim().to_ascii_uppercase().as_str(),
+            "YES" | "Y" | "TRUE" | "T" | "1" | "ON" | "ENABLE"
+        )
+    })
+}
+
 /// A numeric parameter that 1.7.2 layers from settings, with its legacy key if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayeredParam {
@@ -42,18 +53,6 @@ pub enum LayeredParam {
 }
 
 impl LayeredParam {
-    pub const ALL: [LayeredParam; 9] = [
-        Self::MaxTokens,
-        Self::Temperature,
-        Self::TopP,
-        Self::TopK,
-        Self::MinP,
-        Self::Seed,
-        Self::RepetitionPenalty,
-        Self::FrequencyPenalty,
-        Self::PresencePenalty,
-    ];
-
     /// The suffix of `<MODEL>_X` and `DEFAULT_X`.
     pub const fn suffix(self) -> &'static str {
         match self {
@@ -256,6 +255,17 @@ mod tests {
         let r = TextRequest::new("hi").with_settings(ModelType::TextSmall, &l);
         assert_eq!(r.max_tokens, None);
         assert_eq!(r.top_k, Some(4));
+    }
+
+    #[test]
+    fn booleans() {
+        for yes in ["YES", "y", " true ", "T", "1", "on", "Enable"] {
+            assert!(parse_boolean_from_text(Some(yes)), "{yes}");
+        }
+        for no in ["", "no", "false", "0", "enabled", "2", "off"] {
+            assert!(!parse_boolean_from_text(Some(no)), "{no}");
+        }
+        assert!(!parse_boolean_from_text(None));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A small Server-Sent Events decoder: bytes in, `data` payloads out.
 //!
-//! Why not a crate: OpenAI-style streams only use `data:` lines, and owning the ~60 lines lets us
+//! Why not a crate: OpenAI-style streams only use `data:` lines, and owning the decoder lets us
 //! bound memory (a server that never sends a newline must not grow a buffer without limit) and
 //! never fail on invalid UTF-8.
 

@@ -6,7 +6,7 @@ use reqwest::Url;
 
 use crate::error::ModelError;
 use crate::http::{HttpOptions, endpoint, parse_base_url};
-use crate::settings::{first_setting, read_setting};
+use crate::settings::{first_setting, parse_boolean_from_text, read_setting};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// The code default of plugin-openai 1.6.0 (its package.json claims gpt-5-nano; the code wins).
@@ -15,8 +15,6 @@ pub const DEFAULT_LARGE_MODEL: &str = "gpt-4o";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
 /// The embedding sizes 1.7.2 accepts: the store has one `dim_<N>` column for each.
 pub const SUPPORTED_EMBEDDING_DIMENSIONS: [usize; 6] = [384, 512, 768, 1024, 1536, 3072];
-/// What 1.7.2 assumes when `OPENAI_EMBEDDING_DIMENSIONS` is not set.
-pub const DEFAULT_EMBEDDING_DIMENSIONS: usize = 1536;
 
 /// Everything the OpenAI-compatible provider reads from settings. `Debug` hides the keys.
 #[derive(Clone)]
@@ -39,8 +37,8 @@ pub struct OpenAiConfig {
     /// answer. Unset, nothing is sent and any length is accepted.
     pub embedding_dimensions: Option<usize>,
     /// `OPENAI_IMAGE_DESCRIPTION_MODEL`, `OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS`, `OPENAI_IMAGE_MODEL`,
-    /// `OPENAI_TRANSCRIPTION_MODEL`, `OPENAI_TTS_*`: read now so a typo shows up at start-up;
-    /// the endpoints that use them are not implemented yet.
+    /// `OPENAI_TRANSCRIPTION_MODEL`, `OPENAI_TTS_*`, with the 1.7.2 defaults. Nothing reads them
+    /// yet (the endpoints are not implemented); only the max-tokens number is validated.
     pub image_description_model: String,
     pub image_description_max_tokens: u32,
     pub image_model: String,
@@ -48,7 +46,7 @@ pub struct OpenAiConfig {
     pub tts_model: String,
     pub tts_voice: String,
     pub tts_instructions: Option<String>,
-    /// `OPENAI_EXPERIMENTAL_TELEMETRY` (1.7.2 passes it to the AI SDK; we only log it).
+    /// `OPENAI_EXPERIMENTAL_TELEMETRY` (1.7.2 passes it to the AI SDK; nothing reads it here).
     pub experimental_telemetry: bool,
     /// Timeouts and retries (not settings in 1.7.2; the runtime may override them).
     pub http: HttpOptions,
@@ -109,8 +107,9 @@ impl OpenAiConfig {
             tts_model: or("OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
             tts_voice: or("OPENAI_TTS_VOICE", "nova"),
             tts_instructions: get("OPENAI_TTS_INSTRUCTIONS"),
-            experimental_telemetry: get("OPENAI_EXPERIMENTAL_TELEMETRY")
-                .is_some_and(|v| parse_boolean_from_text(&v)),
+            experimental_telemetry: parse_boolean_from_text(
+                get("OPENAI_EXPERIMENTAL_TELEMETRY").as_deref(),
+            ),
             http: HttpOptions::default(),
         })
     }
@@ -142,14 +141,6 @@ fn parse_dimensions(value: &str) -> Result<usize, ModelError> {
                 "OPENAI_EMBEDDING_DIMENSIONS \"{value}\" must be one of {SUPPORTED_EMBEDDING_DIMENSIONS:?}"
             ))
         })
-}
-
-/// 1.7.2 `parseBooleanFromText`: YES/Y/TRUE/T/1/ON/ENABLE, any case, are true.
-fn parse_boolean_from_text(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_uppercase().as_str(),
-        "YES" | "Y" | "TRUE" | "T" | "1" | "ON" | "ENABLE"
-    )
 }
 
 impl fmt::Debug for OpenAiConfig {

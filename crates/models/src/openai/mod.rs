@@ -18,14 +18,14 @@ use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 
 pub use config::{
-    DEFAULT_BASE_URL, DEFAULT_EMBEDDING_DIMENSIONS, DEFAULT_EMBEDDING_MODEL, DEFAULT_LARGE_MODEL,
-    DEFAULT_SMALL_MODEL, OpenAiConfig, SUPPORTED_EMBEDDING_DIMENSIONS,
+    DEFAULT_BASE_URL, DEFAULT_EMBEDDING_MODEL, DEFAULT_LARGE_MODEL, DEFAULT_SMALL_MODEL,
+    OpenAiConfig, SUPPORTED_EMBEDDING_DIMENSIONS,
 };
 
 use crate::error::ModelError;
 use crate::http::{HttpClient, HttpOptions, bearer};
 use crate::model_type::ModelType;
-use crate::provider::ModelProvider;
+use crate::provider::{ModelProvider, probe_embedding_dimension};
 use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
 use wire::{ChatCompletion, ChatMessage, ChatRequest, EmbeddingsRequest, EmbeddingsResponse};
 
@@ -294,10 +294,7 @@ impl ModelProvider for OpenAiProvider {
     async fn embedding_dimension(&self) -> Result<usize, ModelError> {
         match self.config.embedding_dimensions {
             Some(dimensions) => Ok(dimensions),
-            None => self
-                .embed(EmbeddingRequest::new("dimension probe"))
-                .await
-                .map(|v| v.len()),
+            None => probe_embedding_dimension(self).await,
         }
     }
 }

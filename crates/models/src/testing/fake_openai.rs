@@ -104,7 +104,6 @@ struct State {
     chat: VecDeque<FakeReply>,
     embeddings: VecDeque<FakeReply>,
     requests: Vec<RecordedRequest>,
-    default_text: String,
     default_dimensions: usize,
 }
 
@@ -115,6 +114,9 @@ pub struct FakeOpenAi {
     state: Arc<Mutex<State>>,
     accept_loop: JoinHandle<()>,
 }
+
+/// The chat answer when no reply is queued.
+pub const DEFAULT_TEXT: &str = "Hello from the fake model.";
 
 /// The API key [`FakeOpenAi::settings`] hands out.
 pub const FAKE_API_KEY: &str = "sk-fake-test-key";
@@ -136,7 +138,6 @@ impl FakeOpenAi {
             chat: VecDeque::new(),
             embeddings: VecDeque::new(),
             requests: Vec::new(),
-            default_text: "Hello from the fake model.".to_owned(),
             default_dimensions: 1536,
         }));
         let accept_loop = tokio::spawn(accept(listener, state.clone()));
@@ -150,10 +151,6 @@ impl FakeOpenAi {
     /// The value for `OPENAI_BASE_URL` (`http://127.0.0.1:<port>/v1`).
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// A settings lookup pointing the OpenAI provider at this fake, with a fixed API key.
@@ -187,11 +184,6 @@ impl FakeOpenAi {
         self.lock().embeddings.push_back(reply);
     }
 
-    /// The chat text used when no reply is queued.
-    pub fn set_default_text(&self, text: impl Into<String>) {
-        self.lock().default_text = text.into();
-    }
-
     /// The embedding length used when a request does not ask for `dimensions`.
     pub fn set_default_dimensions(&self, dimensions: usize) {
         self.lock().default_dimensions = dimensions;
@@ -200,16 +192,6 @@ impl FakeOpenAi {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
-    }
-
-    /// The requests whose path ends with `suffix` (e.g. `/chat/completions`).
-    pub fn requests_to(&self, suffix: &str) -> Vec<RecordedRequest> {
-        self.lock()
-            .requests
-            .iter()
-            .filter(|r| r.path.ends_with(suffix))
-            .cloned()
-            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -267,7 +249,7 @@ async fn handle(
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
 
-    let (reply, default_text, default_dimensions) = {
+    let (reply, default_dimensions) = {
         let mut state = lock(&state);
         state.requests.push(RecordedRequest {
             method,
@@ -285,7 +267,7 @@ async fn handle(
         let reply = queue
             .and_then(VecDeque::pop_front)
             .unwrap_or(FakeReply::Default);
-        (reply, state.default_text.clone(), state.default_dimensions)
+        (reply, state.default_dimensions)
     };
 
     let mut reply = reply;
@@ -295,7 +277,7 @@ async fn handle(
     }
 
     let response = if path.ends_with("/chat/completions") {
-        chat(&body, reply, default_text)
+        chat(&body, reply)
     } else if path.ends_with("/embeddings") {
         embeddings(&body, reply, default_dimensions)
     } else if path.ends_with("/models") {
@@ -309,11 +291,11 @@ async fn handle(
     Ok(response)
 }
 
-fn chat(body: &Value, reply: FakeReply, default_text: String) -> Response<Body> {
+fn chat(body: &Value, reply: FakeReply) -> Response<Body> {
     let model = body["model"].as_str().unwrap_or("fake-model").to_owned();
     let streamed = body["stream"].as_bool().unwrap_or(false);
     let (chunks, pause, broken) = match reply {
-        FakeReply::Default => (vec![default_text], Duration::ZERO, false),
+        FakeReply::Default => (vec![DEFAULT_TEXT.to_owned()], Duration::ZERO, false),
         FakeReply::Text(text) => (vec![text], Duration::ZERO, false),
         FakeReply::Chunks(chunks) => (chunks, Duration::ZERO, false),
         FakeReply::SlowChunks { chunks, pause } => (chunks, pause, false),

@@ -62,10 +62,12 @@ struct Script {
     default_text: Option<String>,
 }
 
+/// The provider's name, in its errors and answers.
+const NAME: &str = "scripted";
+
 /// Answers text calls from a queue and embeddings with [`hash_embedding`].
 #[derive(Debug)]
 pub struct ScriptedProvider {
-    name: String,
     supported: Vec<ModelType>,
     dimensions: usize,
     script: Mutex<Script>,
@@ -88,7 +90,6 @@ impl ScriptedProvider {
             .collect();
         supported.push(ModelType::TextEmbedding);
         Self {
-            name: "scripted".to_owned(),
             supported,
             dimensions: 384,
             script: Mutex::new(Script {
@@ -98,11 +99,6 @@ impl ScriptedProvider {
                 default_text: None,
             }),
         }
-    }
-
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
     }
 
     pub fn with_supported(mut self, model_types: impl IntoIterator<Item = ModelType>) -> Self {
@@ -139,18 +135,6 @@ impl ScriptedProvider {
         self.lock().calls.clone()
     }
 
-    /// The requests of the text calls so far.
-    pub fn text_requests(&self) -> Vec<TextRequest> {
-        self.lock()
-            .calls
-            .iter()
-            .filter_map(|c| match c {
-                ScriptedCall::Text { request, .. } => Some(request.clone()),
-                ScriptedCall::Embed { .. } => None,
-            })
-            .collect()
-    }
-
     /// How many replies are still queued.
     pub fn remaining(&self) -> usize {
         self.lock().replies.len()
@@ -169,7 +153,7 @@ impl ScriptedProvider {
         streamed: bool,
     ) -> Result<ScriptedReply, ModelError> {
         if !self.supports(model_type) {
-            return Err(ModelError::unsupported(&self.name, model_type));
+            return Err(ModelError::unsupported(NAME, model_type));
         }
         let mut script = self.lock();
         script.calls.push(ScriptedCall::Text {
@@ -183,7 +167,7 @@ impl ScriptedProvider {
                 .default_text
                 .clone()
                 .map(ScriptedReply::Text)
-                .ok_or_else(|| ModelError::invalid_response(&self.name, "no scripted reply left")),
+                .ok_or_else(|| ModelError::invalid_response(NAME, "no scripted reply left")),
         }
     }
 }
@@ -191,7 +175,7 @@ impl ScriptedProvider {
 #[async_trait]
 impl ModelProvider for ScriptedProvider {
     fn name(&self) -> &str {
-        &self.name
+        NAME
     }
 
     fn supports(&self, model_type: ModelType) -> bool {
@@ -212,7 +196,7 @@ impl ModelProvider for ScriptedProvider {
         };
         Ok(TextResponse {
             text,
-            model: Some(format!("{}-{}", self.name, model_type)),
+            model: Some(format!("{NAME}-{model_type}")),
             finish_reason: Some("stop".to_owned()),
             usage: None,
         })
@@ -237,10 +221,7 @@ impl ModelProvider for ScriptedProvider {
 
     async fn embed(&self, request: EmbeddingRequest) -> Result<Vec<f32>, ModelError> {
         if !self.supports(ModelType::TextEmbedding) {
-            return Err(ModelError::unsupported(
-                &self.name,
-                ModelType::TextEmbedding,
-            ));
+            return Err(ModelError::unsupported(NAME, ModelType::TextEmbedding));
         }
         let mut script = self.lock();
         script.calls.push(ScriptedCall::Embed {

@@ -5,7 +5,7 @@ use eliza_models::{ModelError, ModelProvider, ModelType, TextRequest, Unavailabi
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::support::provider;
+use crate::support::{provider, stream_items};
 
 #[tokio::test]
 async fn chat_completion_sends_the_prompt_and_parameters() {
@@ -112,11 +112,7 @@ async fn streaming_yields_chunks_in_order() {
     fake.push_chat(FakeReply::chunks(["Hel", "lo", ", wor", "ld!"]));
     let provider = provider(&fake, &[]);
 
-    let stream = provider
-        .stream_text(ModelType::TextLarge, TextRequest::new("hi"))
-        .await
-        .expect("stream starts");
-    let chunks: Vec<_> = stream.collect().await;
+    let chunks = stream_items(&provider, ModelType::TextLarge, "hi").await;
     let chunks: Vec<String> = chunks.into_iter().map(|c| c.expect("chunk")).collect();
     assert_eq!(chunks, ["Hel", "lo", ", wor", "ld!"]);
     assert_eq!(fake.requests()[0].body["stream"], true);
@@ -150,12 +146,7 @@ async fn a_text_reply_streams_as_one_chunk_and_chunks_join_when_not_streaming() 
     fake.push_chat(FakeReply::text("whole"));
     fake.push_chat(FakeReply::chunks(["a", "b"]));
     let provider = provider(&fake, &[]);
-    let chunks: Vec<_> = provider
-        .stream_text(ModelType::TextSmall, TextRequest::new("x"))
-        .await
-        .expect("stream")
-        .collect()
-        .await;
+    let chunks = stream_items(&provider, ModelType::TextSmall, "x").await;
     assert_eq!(chunks, vec![Ok("whole".to_owned())]);
     let text = provider
         .generate_text(ModelType::TextSmall, TextRequest::new("y"))
@@ -169,12 +160,7 @@ async fn a_broken_stream_ends_with_an_unavailable_error_after_its_chunks() {
     let fake = FakeOpenAi::start().await;
     fake.push_chat(FakeReply::BrokenStream(vec!["par".into(), "tial".into()]));
     let provider = provider(&fake, &[]);
-    let items: Vec<_> = provider
-        .stream_text(ModelType::TextSmall, TextRequest::new("x"))
-        .await
-        .expect("stream")
-        .collect()
-        .await;
+    let items = stream_items(&provider, ModelType::TextSmall, "x").await;
     assert_eq!(items.len(), 3, "{items:?}");
     assert_eq!(items[0], Ok("par".to_owned()));
     assert_eq!(items[1], Ok("tial".to_owned()));

@@ -5,9 +5,8 @@ use eliza_models::{
     EmbeddingRequest, HttpOptions, ModelError, ModelProvider, ModelType, OpenAiProvider,
     RetryPolicy, TextRequest, Unavailability,
 };
-use futures_util::StreamExt;
 
-use crate::support::{fast_http, provider, provider_with};
+use crate::support::{fast_http, provider, provider_with, stream_items};
 
 async fn small(provider: &OpenAiProvider) -> Result<String, ModelError> {
     provider
@@ -163,12 +162,7 @@ async fn a_stalled_stream_times_out() {
         ..fast_http()
     };
     let provider = provider_with(&fake, &[], http);
-    let items: Vec<_> = provider
-        .stream_text(ModelType::TextSmall, TextRequest::new("x"))
-        .await
-        .expect("stream starts")
-        .collect()
-        .await;
+    let items = stream_items(&provider, ModelType::TextSmall, "x").await;
     assert_eq!(items.len(), 1, "{items:?}");
     assert!(items[0].as_ref().is_err_and(ModelError::is_timeout));
 }
@@ -204,17 +198,45 @@ async fn garbage_is_an_invalid_response_and_not_retried() {
 }
 
 #[tokio::test]
+async fn an_endless_answer_is_an_invalid_response() {
+    let fake = FakeOpenAi::start().await;
+    let huge = format!(
+        r#"{{"choices": [], "pad": "{}"}}"#,
+        "x".repeat(9 * 1024 * 1024)
+    );
+    fake.push_chat(FakeReply::Raw(huge));
+    let provider = provider(&fake, &[]);
+    let error = small(&provider).await.expect_err("too large");
+    assert!(
+        matches!(&error, ModelError::InvalidResponse { message, .. } if message.contains("larger than")),
+        "{error}"
+    );
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_huge_error_body_still_reports_the_status() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::Status {
+        status: 400,
+        message: "y".repeat(1024 * 1024),
+        retry_after: None,
+    });
+    let provider = provider(&fake, &[]);
+    let error = small(&provider).await.expect_err("400");
+    assert!(
+        matches!(&error, ModelError::Http { status: 400, body, .. } if body.starts_with("{\"error\"") && body.chars().count() == 301),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn garbage_in_a_stream_ends_it_with_an_invalid_response() {
     let fake = FakeOpenAi::start().await;
     fake.push_chat(FakeReply::garbage());
     let provider = provider(&fake, &[]);
     // The fake answers JSON content-type: the stream takes the plain-JSON path and fails there.
-    let items: Vec<_> = provider
-        .stream_text(ModelType::TextSmall, TextRequest::new("x"))
-        .await
-        .expect("stream starts")
-        .collect()
-        .await;
+    let items = stream_items(&provider, ModelType::TextSmall, "x").await;
     assert_eq!(items.len(), 1);
     assert!(matches!(items[0], Err(ModelError::InvalidResponse { .. })));
 }

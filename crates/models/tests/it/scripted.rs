@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use eliza_models::testing::{ScriptedCall, ScriptedProvider, ScriptedReply, hash_embedding};
 use eliza_models::{EmbeddingRequest, ModelError, ModelProvider, ModelType, TextRequest};
-use futures_util::StreamExt;
+
+use crate::support::stream_items;
 
 #[tokio::test]
 async fn replies_come_from_the_queue_in_order_and_calls_are_recorded() {
@@ -16,12 +17,7 @@ async fn replies_come_from_the_queue_in_order_and_calls_are_recorded() {
         .await
         .expect("first");
     assert_eq!(one.text, "first");
-    let chunks: Vec<_> = provider
-        .stream_text(ModelType::TextLarge, TextRequest::new("p2"))
-        .await
-        .expect("stream")
-        .collect()
-        .await;
+    let chunks = stream_items(provider.as_ref(), ModelType::TextLarge, "p2").await;
     assert_eq!(chunks, vec![Ok("a".to_owned()), Ok("b".to_owned())]);
 
     let calls = scripted.calls();
@@ -68,12 +64,7 @@ async fn errors_and_interrupted_streams_are_replayed() {
             .await,
         Err(timeout.clone())
     );
-    let items: Vec<_> = scripted
-        .stream_text(ModelType::TextSmall, TextRequest::new("x"))
-        .await
-        .expect("stream")
-        .collect()
-        .await;
+    let items = stream_items(&scripted, ModelType::TextSmall, "x").await;
     assert_eq!(items, vec![Ok("half".to_owned()), Err(timeout)]);
 }
 

@@ -1,9 +1,13 @@
 use std::time::Duration;
 
 use eliza_models::testing::FakeOpenAi;
-use eliza_models::{HttpOptions, OpenAiProvider, RetryPolicy};
+use eliza_models::{
+    HttpOptions, ModelError, ModelProvider, ModelType, OpenAiProvider, RetryPolicy, TextRequest,
+};
+use futures_util::StreamExt;
 
-/// Fast timeouts and retries so failure tests finish in milliseconds.
+/// Short timeouts and backoffs (10 to 40 ms) so failure tests do not wait as long as production
+/// would.
 pub fn fast_http() -> HttpOptions {
     HttpOptions {
         connect_timeout: Duration::from_secs(2),
@@ -31,4 +35,18 @@ pub fn provider_with(
     OpenAiProvider::from_settings(&fake.settings(extra))
         .and_then(|p| p.with_http_options(http))
         .expect("provider configured from the fake's settings")
+}
+
+/// Streams a `model_type` answer to `prompt` and collects every item, errors included.
+pub async fn stream_items(
+    provider: &dyn ModelProvider,
+    model_type: ModelType,
+    prompt: &str,
+) -> Vec<Result<String, ModelError>> {
+    provider
+        .stream_text(model_type, TextRequest::new(prompt))
+        .await
+        .expect("stream starts")
+        .collect()
+        .await
 }
