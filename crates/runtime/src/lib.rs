@@ -5,7 +5,7 @@
 //! The modules here are the pure, I/O-free pieces of the pipeline:
 //! * [`xml`]: tolerant parsing of model answers (`parseKeyValueXml`, nested elements included);
 //! * [`reply`]: normalisation of the message-handler and shouldRespond answers;
-//! * [`should_respond`]: the rules that decide without a model, and `parse_boolean_from_text`;
+//! * [`should_respond`]: the rules that decide without a model;
 //! * [`prompt`]: Handlebars rendering of templates from a state, without HTML escaping;
 //! * [`templates`]: the prompt templates and the character's overrides.
 

@@ -129,17 +129,7 @@ fn strings(items: &[String]) -> Value {
 }
 
 fn string_list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(text)) => crate::xml::split_list(text),
-        _ => Vec::new(),
-    }
+    value.and_then(crate::xml::string_list).unwrap_or_default()
 }
 
 fn string_field(value: Option<&Value>) -> String {

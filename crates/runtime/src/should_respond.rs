@@ -1,7 +1,7 @@
-//! The shouldRespond rules that decide without a model (runtime spec §2.4 steps 3 and 5, §2.5),
-//! and `parseBooleanFromText` (§2.14).
+//! The shouldRespond rules that decide without a model (runtime spec §2.4 steps 3 and 5, §2.5).
 
 use eliza_domain::world::RoomState;
+use eliza_models::settings::{first_setting, parse_boolean_from_text};
 
 /// Room types the agent always answers in.
 pub const ALWAYS_RESPOND_ROOM_TYPES: [&str; 4] = ["DM", "VOICE_DM", "SELF", "API"];
@@ -25,12 +25,8 @@ impl RespondSettings {
     /// `BOOTSTRAP_DEFLLMOFF` through a `getSetting`-like lookup. A blank new name falls back to the
     /// legacy one.
     pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> RespondSettings {
-        let either = |name: &str, legacy: &str| {
-            get(name)
-                .filter(|value| !value.trim().is_empty())
-                .or_else(|| get(legacy))
-                .unwrap_or_default()
-        };
+        let either =
+            |name: &str, legacy: &str| first_setting(&get, &[name, legacy]).unwrap_or_default();
         let channels = either("ALWAYS_RESPOND_CHANNELS", "SHOULD_RESPOND_BYPASS_TYPES");
         let sources = either("ALWAYS_RESPOND_SOURCES", "SHOULD_RESPOND_BYPASS_SOURCES");
         RespondSettings {
@@ -61,18 +57,6 @@ pub fn parse_setting_list(value: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// `YES`, `Y`, `TRUE`, `T`, `1`, `ON` and `ENABLE` (any case, trimmed) are true; anything else,
-/// including nothing, is false.
-pub fn parse_boolean_from_text(value: Option<&str>) -> bool {
-    let Some(value) = value else {
-        return false;
-    };
-    matches!(
-        value.trim().to_ascii_uppercase().as_str(),
-        "YES" | "Y" | "TRUE" | "T" | "1" | "ON" | "ENABLE"
-    )
 }
 
 /// What the rules know about an incoming message.
@@ -206,17 +190,6 @@ mod tests {
             source: Some(source),
             ..RespondInput::default()
         }
-    }
-
-    #[test]
-    fn booleans() {
-        for yes in ["YES", "y", " true ", "T", "1", "on", "Enable"] {
-            assert!(parse_boolean_from_text(Some(yes)), "{yes}");
-        }
-        for no in ["", "no", "false", "0", "enabled", "2", "off"] {
-            assert!(!parse_boolean_from_text(Some(no)), "{no}");
-        }
-        assert!(!parse_boolean_from_text(None));
     }
 
     #[test]

@@ -61,16 +61,7 @@ impl ParsedXml {
 
     /// A list field (`actions`, `providers`, `evaluators`) as strings; `None` when absent.
     pub fn list(&self, key: &str) -> Option<Vec<String>> {
-        match self.fields.get(key)? {
-            Value::Array(items) => Some(
-                items
-                    .iter()
-                    .filter_map(|item| item.as_str().map(str::to_owned))
-                    .collect(),
-            ),
-            Value::String(text) => Some(split_list(text)),
-            _ => None,
-        }
+        string_list(self.fields.get(key)?)
     }
 
     /// The 1.7.2 value of a field: its trimmed, unescaped inner text with nested tags left raw.
@@ -141,6 +132,24 @@ pub fn split_list(text: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A list value as strings: the string items of an array, or a comma list, trimmed and without
+/// empty entries; `None` for anything else.
+pub(crate) fn string_list(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Value::String(text) => Some(split_list(text)),
+        _ => None,
+    }
 }
 
 /// Removes every closed `<think>…</think>` block (reasoning models put them before the answer).
@@ -222,7 +231,9 @@ impl Node {
         }
         let first = &self.children[0].tag;
         let same = self.children.iter().all(|child| &child.tag == first);
-        let plural = self.tag == format!("{first}s") || self.tag == format!("{first}es");
+        let plural = ["s", "es"]
+            .into_iter()
+            .any(|suffix| self.tag.strip_suffix(suffix) == Some(first.as_str()));
         if same && (self.children.len() > 1 || plural) {
             return Value::Array(
                 self.children
@@ -571,6 +582,11 @@ mod tests {
         assert_eq!(parsed.list("a"), Some(vec!["x".into()]));
         assert_eq!(parsed.list("n"), None);
         assert_eq!(parsed.list("missing"), None);
+        // Nested list items are trimmed strings, empty ones dropped.
+        let boxes =
+            parse_key_value_xml("<response><boxes><box> </box><box>b</box></boxes></response>")
+                .unwrap();
+        assert_eq!(boxes.list("boxes"), Some(vec!["b".into()]));
         assert_eq!(parsed.raw("n"), Some("<m>1</m><k>2</k>"));
         assert_eq!(parsed.get("n"), Some(&json!({"m": "1", "k": "2"})));
         assert!(parsed.contains("a") && !parsed.contains("b"));
@@ -768,8 +784,10 @@ mod tests {
     }
 
     #[test]
-    fn long_input_is_linear() {
-        // Inputs that make naive scanners quadratic.
+    fn long_pathological_input_is_parsed() {
+        // Inputs that make naive scanners quadratic: a quadratic parser would take hours on these
+        // and stall the suite, so finishing is the check (no wall-clock assertion: speed is a
+        // benchmark's business, not a test's).
         let patterns = [
             "<a ",
             "<a x=\"",
@@ -783,12 +801,10 @@ mod tests {
         ];
         for pattern in patterns {
             let text = pattern.repeat(200_000);
-            let started = std::time::Instant::now();
-            let _ = parse_key_value_xml(&text);
+            let parsed = parse_key_value_xml(&text);
             assert!(
-                started.elapsed() < std::time::Duration::from_secs(3),
-                "{pattern:?} took {:?}",
-                started.elapsed()
+                parsed.as_ref().is_none_or(|parsed| parsed.str("text").is_none()),
+                "{pattern:?} produced a text field"
             );
         }
         let big = format!(

@@ -7,7 +7,7 @@
 use eliza_runtime::prompt::PromptRenderer;
 use eliza_runtime::templates::{TemplateName, template};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
@@ -107,7 +107,9 @@ fn render(name: TemplateName, overrides: &Map<String, Value>) -> String {
         .render_state(
             template(name, overrides),
             &state(),
-            &mut StdRng::seed_from_u64(2024),
+            // The `{{nameN}}` names depend on the RNG's output: ChaCha8's is fixed by its crate,
+            // unlike `StdRng`'s, which rand may replace in a future release.
+            &mut ChaCha8Rng::seed_from_u64(2024),
         )
         .unwrap()
 }
