@@ -35,8 +35,8 @@ impl BinaryAssembler {
             return Err(PacketError::InvalidPlaceholder);
         }
         if packet.kind.is_binary() && packet.attachments > 0 {
-            let capacity = packet.attachments;
-            self.pending = Some((packet, Vec::with_capacity(capacity)));
+            // The count is the client's word: nothing is reserved for attachments not received.
+            self.pending = Some((packet, Vec::new()));
             return Ok(Assembled::Waiting);
         }
         finish(packet, &[]).map(Assembled::Ready)
@@ -230,6 +230,15 @@ mod tests {
             assembler.start(decode(r#"2["a"]"#)),
             Err(PacketError::InvalidPlaceholder)
         );
+    }
+
+    #[test]
+    fn a_huge_announced_attachment_count_reserves_nothing() {
+        let mut assembler = BinaryAssembler::default();
+        let packet = decode(r#"5999999999999999-["up",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(assembler.start(packet), Ok(Assembled::Waiting));
+        assert_eq!(assembler.push(vec![1]), Ok(Assembled::Waiting));
+        assert!(assembler.is_waiting());
     }
 
     #[test]
