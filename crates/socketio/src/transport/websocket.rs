@@ -1,8 +1,11 @@
 //! The WebSocket transport on actix-ws: direct sessions and the polling → WebSocket upgrade.
 //!
 //! One task per connection owns the socket: it reads frames, and writes the packets it
-//! takes out of the session's queue after the lock is released.
+//! takes out of the session's queue after the lock is released. Taken packets stay in the
+//! task's own `unsent` queue until written, so a write cut short by the session closing loses
+//! nothing: the final flush delivers the rest, the closing `1` included.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +19,9 @@ use crate::session::{CloseReason, Handshake, Session, TransportKind};
 
 /// How long a probing WebSocket may take to send `2probe` and `5` (engine.io's default).
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a closing session may spend delivering its last packets to a client.
+const FINAL_FLUSH: Duration = Duration::from_secs(1);
 
 type Accepted = (HttpResponse, actix_ws::Session, AggregatedMessageStream);
 
@@ -93,7 +99,7 @@ async fn run(
     open: Option<Packet>,
 ) {
     if let Some(open) = open
-        && write(&mut ws, open).await.is_err()
+        && write(&mut ws, &open).await.is_err()
     {
         session.close(CloseReason::TransportClose);
         return;
@@ -101,6 +107,7 @@ async fn run(
     let upgrade_deadline = tokio::time::sleep(UPGRADE_TIMEOUT);
     tokio::pin!(upgrade_deadline);
     let mut changes = session.subscribe();
+    let mut unsent = VecDeque::new();
     loop {
         changes.borrow_and_update();
         if phase == Phase::Open {
@@ -108,7 +115,7 @@ async fn run(
             // client) must still end this task, or the connection would be held forever.
             let mut closing = session.subscribe();
             let flushed = tokio::select! {
-                flushed = flush(&mut ws, &session) => flushed,
+                flushed = flush(&mut ws, &session, &mut unsent) => flushed,
                 () = session.wait_until(&mut closing, |s| s.close_reason().is_some()) => Ok(()),
             };
             if flushed.is_err() {
@@ -119,7 +126,8 @@ async fn run(
         if session.close_reason().is_some() {
             // Deliver what was queued before the close (its `1` included), boundedly.
             if phase == Phase::Open {
-                let _ = tokio::time::timeout(FINAL_FLUSH, flush(&mut ws, &session)).await;
+                let final_flush = flush(&mut ws, &session, &mut unsent);
+                let _ = tokio::time::timeout(FINAL_FLUSH, final_flush).await;
             }
             break;
         }
@@ -144,9 +152,6 @@ async fn run(
     let _ = tokio::time::timeout(FINAL_FLUSH, ws.close(None)).await;
 }
 
-/// How long a closing session may spend delivering its last packets to a client.
-const FINAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// A probing WebSocket that fails only cancels the upgrade; an open one closes the session.
 fn end_transport(session: &Session, phase: Phase, reason: CloseReason) {
     match phase {
@@ -157,17 +162,25 @@ fn end_transport(session: &Session, phase: Phase, reason: CloseReason) {
     }
 }
 
-async fn flush(ws: &mut actix_ws::Session, session: &Session) -> Result<(), actix_ws::Closed> {
-    for packet in session.take_for_websocket() {
+/// Writes what the session queued. Cancel-safe: a packet leaves `unsent` only once written
+/// (a cancelled actix-ws send sends nothing), so a cancelled flush resumes where it stopped.
+async fn flush(
+    ws: &mut actix_ws::Session,
+    session: &Session,
+    unsent: &mut VecDeque<Packet>,
+) -> Result<(), actix_ws::Closed> {
+    unsent.extend(session.take_for_websocket());
+    while let Some(packet) = unsent.front() {
         write(ws, packet).await?;
+        unsent.pop_front();
     }
     Ok(())
 }
 
-async fn write(ws: &mut actix_ws::Session, packet: Packet) -> Result<(), actix_ws::Closed> {
+async fn write(ws: &mut actix_ws::Session, packet: &Packet) -> Result<(), actix_ws::Closed> {
     match packet {
         // A binary frame is implicitly a message packet.
-        Packet::Binary(bytes) => ws.binary(bytes).await,
+        Packet::Binary(bytes) => ws.binary(bytes.clone()).await,
         other => ws.text(other.encode()).await,
     }
 }

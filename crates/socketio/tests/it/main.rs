@@ -293,19 +293,29 @@ async fn send_text(conn: &mut impl Conn, text: &str) {
         .expect("send");
 }
 
-#[actix_rt::test]
-async fn direct_websocket_session() {
-    let (mut server, io) = start();
+/// A WebSocket-only session connected to `/`; returns it with the open packet's JSON and the
+/// socket id.
+async fn connected_websocket(server: &mut TestServer) -> (impl Conn + use<>, Value, String) {
     let mut conn = server
         .ws_at("/socket.io/?EIO=4&transport=websocket")
         .await
         .expect("ws");
     let open = next_text(&mut conn).await;
     let open: Value = serde_json::from_str(open.strip_prefix('0').expect("open")).expect("json");
+    send_text(&mut conn, "40").await;
+    let reply = next_text(&mut conn).await;
+    let reply: Value =
+        serde_json::from_str(reply.strip_prefix("40").expect("CONNECT reply")).expect("json");
+    let socket_id = reply["sid"].as_str().expect("socket id").to_owned();
+    (conn, open, socket_id)
+}
+
+#[actix_rt::test]
+async fn direct_websocket_session() {
+    let (mut server, io) = start();
+    let (mut conn, open, _) = connected_websocket(&mut server).await;
     assert_eq!(open["upgrades"], serde_json::json!([]));
     assert_eq!(open["pingInterval"], 300);
-    send_text(&mut conn, "40").await;
-    assert!(next_text(&mut conn).await.starts_with("40{\"sid\":"));
     send_text(&mut conn, "42[\"echo\",\"y\"]").await;
     assert_eq!(next_text(&mut conn).await, "42[\"echo\",\"y\"]");
     send_text(&mut conn, "427[\"echo\"]").await;
@@ -320,19 +330,8 @@ async fn direct_websocket_session() {
 #[actix_rt::test]
 async fn a_handler_panic_closes_only_that_session() {
     let (mut server, io) = start();
-    let mut doomed = server
-        .ws_at("/socket.io/?EIO=4&transport=websocket")
-        .await
-        .expect("ws");
-    let mut healthy = server
-        .ws_at("/socket.io/?EIO=4&transport=websocket")
-        .await
-        .expect("ws");
-    for conn in [&mut doomed, &mut healthy] {
-        next_text(conn).await;
-        send_text(conn, "40").await;
-        assert!(next_text(conn).await.starts_with("40{"));
-    }
+    let (mut doomed, _, _) = connected_websocket(&mut server).await;
+    let (mut healthy, _, _) = connected_websocket(&mut server).await;
     assert_eq!(io.socket_count(), 2);
     send_text(&mut doomed, "42[\"panic\"]").await;
     for _ in 0..50 {
@@ -353,13 +352,7 @@ async fn a_handler_panic_closes_only_that_session() {
 #[actix_rt::test]
 async fn binary_attachments_travel_both_ways_over_websocket() {
     let (mut server, _io) = start();
-    let mut conn = server
-        .ws_at("/socket.io/?EIO=4&transport=websocket")
-        .await
-        .expect("ws");
-    next_text(&mut conn).await;
-    send_text(&mut conn, "40").await;
-    assert!(next_text(&mut conn).await.starts_with("40{"));
+    let (mut conn, _, _) = connected_websocket(&mut server).await;
     // The echo handler sends the arguments back; the attachment goes out as binary again.
     send_text(&mut conn, r#"451-["echo",{"_placeholder":true,"num":0}]"#).await;
     conn.send(ws::Message::Binary(vec![1_u8, 2, 3].into()))
@@ -378,6 +371,22 @@ async fn binary_attachments_travel_both_ways_over_websocket() {
         ws::Frame::Binary(bytes) => assert_eq!(&bytes[..], &[1, 2, 3]),
         other => panic!("expected the attachment, got {other:?}"),
     }
+}
+
+#[actix_rt::test]
+async fn a_server_close_over_websocket_delivers_the_queued_packets_then_the_close() {
+    let (mut server, io) = start();
+    let (mut conn, _, socket_id) = connected_websocket(&mut server).await;
+    let socket = io.socket(&socket_id).expect("socket");
+    // More than actix-ws buffers, so the writer is still flushing when the close comes.
+    for n in 0..200 {
+        socket.emit("n", serde_json::json!(n)).expect("queued");
+    }
+    socket.close_session();
+    for n in 0..200 {
+        assert_eq!(next_text(&mut conn).await, format!("42[\"n\",{n}]"));
+    }
+    assert_eq!(next_text(&mut conn).await, "1");
 }
 
 #[actix_rt::test]
