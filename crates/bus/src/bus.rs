@@ -206,7 +206,8 @@ mod tests {
     #[tokio::test]
     async fn the_topic_goes_away_with_its_last_subscriber() {
         let bus = InProcessBus::new();
-        let topic = Topic::Channel(ChannelId::new_random());
+        let channel = ChannelId::new_random();
+        let topic = Topic::Channel(channel);
         let first = bus.subscribe(topic);
         let second = bus.subscribe(topic);
         assert_eq!(bus.topic_count(), 1);
@@ -215,15 +216,8 @@ mod tests {
         drop(second);
         assert_eq!(bus.topic_count(), 0);
         let mut again = bus.subscribe(topic);
-        assert_eq!(bus.publish(cleared_for(topic)), 1);
+        assert_eq!(bus.publish(cleared(channel)), 1);
         assert!(matches!(again.recv().await, Some(Received::Event(_))));
-    }
-
-    fn cleared_for(topic: Topic) -> BusEvent {
-        match topic {
-            Topic::Channel(channel) => cleared(channel),
-            _ => unreachable!("channel topics only"),
-        }
     }
 
     #[tokio::test]

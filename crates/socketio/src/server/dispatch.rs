@@ -153,7 +153,7 @@ impl Dispatcher {
 
     async fn server_disconnect(&mut self) {
         if let Some(socket) = &self.socket {
-            let _ = socket.send(&Packet::disconnect(socket.namespace()));
+            let _ = socket.send(Packet::disconnect(socket.namespace()));
         }
         self.leave(DisconnectReason::ServerNamespaceDisconnect)
             .await;

@@ -96,7 +96,7 @@ impl Socket {
 
     /// Emits `event` with any number of arguments.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.send(&SioPacket::event(&self.inner.namespace, event, args, None))
+        self.send(SioPacket::event(&self.inner.namespace, event, args, None))
     }
 
     /// Emits `event` asking for an acknowledgement; the receiver yields the client's
@@ -109,7 +109,7 @@ impl Socket {
         let id = self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending_acks).insert(id, tx);
-        let sent = self.send(&SioPacket::event(
+        let sent = self.send(SioPacket::event(
             &self.inner.namespace,
             event,
             args,
@@ -128,8 +128,8 @@ impl Socket {
         }
     }
 
-    pub(crate) fn send(&self, packet: &SioPacket) -> Result<(), EmitError> {
-        self.send_encoded(&crate::socket::binary::encode_outgoing(packet.clone()))
+    pub(crate) fn send(&self, packet: SioPacket) -> Result<(), EmitError> {
+        self.send_encoded(&crate::socket::binary::encode_outgoing(packet))
     }
 
     /// Queues an encoded packet and its binary attachments, in order.
@@ -214,6 +214,6 @@ impl Ack {
     /// Sends `3<id>[args…]`.
     pub fn send(self, args: Vec<Value>) -> Result<(), EmitError> {
         self.socket
-            .send(&SioPacket::ack(self.socket.namespace(), self.id, args))
+            .send(SioPacket::ack(self.socket.namespace(), self.id, args))
     }
 }
