@@ -1,7 +1,10 @@
 //! Channels (API spec §2.3.3): create (group and DM), `dm-channel`, details, participants, channel
 //! agents, update and delete, also under the deprecated `central-channels` prefix.
 
-use super::params::{bad_request, messaging_error, parse_id, present, store_error, text};
+use super::params::{
+    MESSAGE_SERVER_KEYS, bad_request, messaging_error, optional_object, parse_id, present,
+    store_error, text,
+};
 use crate::agent_ops::ensure_default_server;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
@@ -126,14 +129,9 @@ fn participant_ids(value: Option<&Value>, invalid: &str) -> Result<Vec<String>, 
 /// (a number, `""`) is an error, not the current server.
 pub fn server_of(body: &Map<String, Value>) -> Result<MessageServerId, ApiError> {
     let invalid = "Invalid message_server_id format";
-    let given = [
-        "message_server_id",
-        "server_id",
-        "messageServerId",
-        "serverId",
-    ]
-    .iter()
-    .find_map(|key| present(body, key));
+    let given = MESSAGE_SERVER_KEYS
+        .iter()
+        .find_map(|key| present(body, key));
     match given {
         None => Ok(MessageServerId(DEFAULT_SERVER_ID)),
         Some(value) => parse_id(value.as_str().unwrap_or_default(), invalid),
@@ -147,14 +145,6 @@ fn channel_type(value: Option<&Value>, invalid: &str) -> Result<ChannelType, Api
             .as_str()
             .and_then(ChannelType::parse)
             .ok_or_else(|| bad_request(invalid)),
-    }
-}
-
-fn metadata(value: Option<&Value>) -> Result<Option<Value>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
-        Some(_) => Err(bad_request("metadata must be an object")),
     }
 }
 
@@ -172,7 +162,7 @@ async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult
             name: name.to_owned(),
             channel_type: channel_type(present(body, "type"), INVALID_PAYLOAD)?,
             source_type: text(body, "sourceType").map(str::to_owned),
-            metadata: metadata(present(body, "metadata"))?,
+            metadata: optional_object(body, "metadata")?,
             participants: participant_ids(listed, INVALID_PAYLOAD)?,
         },
     )
@@ -458,7 +448,9 @@ pub async fn find_or_auto_create(
     if dm && let Some(target) = target {
         participants.push(target.to_owned());
     }
-    let short = &id.to_string()[..8];
+    // The first group of the hyphenated UUID: its first eight hex digits.
+    let id_text = id.to_string();
+    let short = id_text.split('-').next().unwrap_or_default();
     create(
         store,
         NewChannel {

@@ -79,17 +79,27 @@ pub fn present<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a Value>
     body.get(key).filter(|value| !value.is_null())
 }
 
-/// The deprecated `server_id` stands in for `message_server_id` (1.7.2 copies it over).
+/// An object field: absent (or null) is `None`, anything but an object a 400.
+pub fn optional_object(body: &Map<String, Value>, key: &str) -> Result<Option<Value>, ApiError> {
+    match present(body, key) {
+        None => Ok(None),
+        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+        Some(_) => Err(bad_request(format!("{key} must be an object"))),
+    }
+}
+
+/// The spellings of a body's message server: 1.7.2's `message_server_id`, its deprecated
+/// `server_id` (1.7.2 copies it over), and the camelCase ones of the api-client and the seed.
+pub const MESSAGE_SERVER_KEYS: [&str; 4] = [
+    "message_server_id",
+    "server_id",
+    "messageServerId",
+    "serverId",
+];
+
+/// The message server a body names, as a non-empty string.
 pub fn message_server_field(body: &Map<String, Value>) -> Option<&str> {
-    text_of(
-        body,
-        &[
-            "message_server_id",
-            "server_id",
-            "messageServerId",
-            "serverId",
-        ],
-    )
+    text_of(body, &MESSAGE_SERVER_KEYS)
 }
 
 /// `before`/`after` of the message lists: epoch milliseconds (1.7.2) or an ISO-8601 date (what

@@ -2,7 +2,10 @@
 //! what 1.7.2 lacks and its clients call: one server's GET/PATCH/DELETE, `sync-channels`, and the
 //! seed-001 agent↔server association paths.
 
-use super::params::{bad_request, object_items, parse_id, present, store_error, text, text_of};
+use super::params::{
+    bad_request, messaging_error, object_items, optional_object, parse_id, present, store_error,
+    text, text_of,
+};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
 use crate::messaging::render::{channel_json, server_json};
@@ -124,14 +127,6 @@ fn replacement_text(body: &Map<String, Value>, keys: &[&str]) -> Result<Option<S
 fn cleared(body: &Map<String, Value>, keys: &[&str]) -> bool {
     keys.iter()
         .any(|key| body.get(*key).is_some_and(Value::is_null))
-}
-
-fn optional_object(body: &Map<String, Value>, key: &str) -> Result<Option<Value>, ApiError> {
-    match present(body, key) {
-        None => Ok(None),
-        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
-        Some(_) => Err(bad_request(format!("{key} must be an object"))),
-    }
 }
 
 async fn create_server(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
@@ -315,9 +310,7 @@ async fn sync_channels(
                     .messaging
                     .update_channel(known.id, &rename)
                     .await
-                    .map_err(|err| {
-                        super::params::messaging_error(err, "Failed to sync channels")
-                    })?;
+                    .map_err(|err| messaging_error(err, "Failed to sync channels"))?;
                 if let Some(renamed) = renamed {
                     *known = renamed;
                 }
