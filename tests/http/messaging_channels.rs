@@ -2,16 +2,15 @@
 //! api-client's and the seed's), `dm-channel`, details, participants, channel agents, PATCH and
 //! DELETE with their bus events, all under `channels` and the deprecated `central-channels`.
 
-use crate::messaging_fixture::{MessagingApp, data, next_event, user_id};
-use crate::support::Reply;
-use actix_web::test::TestRequest;
+use crate::messaging_fixture::{
+    DEFAULT_SERVER, MessagingApp, UNKNOWN, assert_error, assert_iso, assert_no_server_error,
+    assert_success, data, keys, next_event, user_id,
+};
 use eliza_bus::{BusEvent, Received, Subscription};
 use eliza_domain::ChannelId;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const DEFAULT: &str = "00000000-0000-0000-0000-000000000000";
-const UNKNOWN: &str = "11111111-2222-3333-4444-555555555555";
 const PREFIXES: [&str; 2] = ["/api/messaging/channels", "/api/messaging/central-channels"];
 const INVALID_PAYLOAD: &str = "Invalid payload. Required: name, message_server_id (UUID), participantCentralUserIds (array of UUIDs). Optional: type, metadata.";
 const INVALID_UPDATE: &str = "Invalid payload. Optional: name (non-empty string), participantCentralUserIds (array of UUIDs), metadata (object).";
@@ -24,22 +23,6 @@ const CHANNEL_KEYS: [&str; 6] = [
     "updatedAt",
 ];
 
-fn assert_error(reply: &Reply, status: u16, error: &str) {
-    assert_eq!(reply.status, status, "{}", reply.json);
-    assert_eq!(reply.json, json!({"success": false, "error": error}));
-}
-
-fn assert_success(reply: &Reply, status: u16) {
-    assert_eq!(reply.status, status, "{}", reply.json);
-    assert_eq!(reply.json["success"], json!(true), "{}", reply.json);
-}
-
-fn keys(value: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
-    keys.sort();
-    keys
-}
-
 fn with_keys(extra: &[&str]) -> Vec<String> {
     let mut keys: Vec<String> = CHANNEL_KEYS
         .iter()
@@ -48,15 +31,6 @@ fn with_keys(extra: &[&str]) -> Vec<String> {
         .collect();
     keys.sort();
     keys
-}
-
-fn assert_iso(value: &Value) {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"));
-    assert_eq!(text.len(), 24, "{text}");
-    assert!(text.ends_with('Z'), "{text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap();
 }
 
 fn sorted(ids: &[&str]) -> Value {
@@ -78,7 +52,7 @@ async fn create(app: &MessagingApp, body: Value) -> Value {
 async fn group(app: &MessagingApp, participants: &[&str]) -> Value {
     create(
         app,
-        json!({"name": "group", "message_server_id": DEFAULT, "participantCentralUserIds": participants}),
+        json!({"name": "group", "message_server_id": DEFAULT_SERVER, "participantCentralUserIds": participants}),
     )
     .await
 }
@@ -105,7 +79,7 @@ async fn web_ui_opens_a_dm_with_an_agent() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(server, DEFAULT);
+    assert_eq!(server, DEFAULT_SERVER);
     let before = app
         .get(&format!("/api/messaging/message-servers/{server}/channels"))
         .await;
@@ -133,7 +107,7 @@ async fn web_ui_opens_a_dm_with_an_agent() {
         (
             &json!("Chat - Nov 23, 11:00:00"),
             &json!("DM"),
-            &json!(DEFAULT),
+            &json!(DEFAULT_SERVER),
             &metadata
         )
     );
@@ -180,15 +154,15 @@ async fn web_ui_creates_a_group_with_agents_and_itself() {
     let me = user_id();
     let channel = create(
         &app,
-        json!({"name": "Team", "message_server_id": DEFAULT, "participantCentralUserIds": [a, b, me],
-               "type": "GROUP", "metadata": {"server_id": DEFAULT, "source": "client_group_chat"}}),
+        json!({"name": "Team", "message_server_id": DEFAULT_SERVER, "participantCentralUserIds": [a, b, me],
+               "type": "GROUP", "metadata": {"server_id": DEFAULT_SERVER, "source": "client_group_chat"}}),
     )
     .await;
     assert_eq!(keys(&channel), with_keys(&["metadata"]));
     assert_eq!(channel["type"], json!("GROUP"));
     assert_eq!(
         channel["metadata"],
-        json!({"server_id": DEFAULT, "source": "client_group_chat"})
+        json!({"server_id": DEFAULT_SERVER, "source": "client_group_chat"})
     );
     let id = channel_id(&channel);
     let participants = app
@@ -208,7 +182,7 @@ async fn api_client_create_channel_sends_no_participants() {
         let reply = app
             .post(
                 prefix,
-                json!({"name": "general", "type": "GROUP", server_key: DEFAULT, "metadata": {"topic": "t"}}),
+                json!({"name": "general", "type": "GROUP", server_key: DEFAULT_SERVER, "metadata": {"topic": "t"}}),
             )
             .await;
         assert_success(&reply, 201);
@@ -216,7 +190,7 @@ async fn api_client_create_channel_sends_no_participants() {
         assert_eq!(keys(channel), with_keys(&["metadata"]));
         assert_eq!(
             (&channel["name"], &channel["messageServerId"]),
-            (&json!("general"), &json!(DEFAULT))
+            (&json!("general"), &json!(DEFAULT_SERVER))
         );
         let id = channel["id"].as_str().unwrap();
         let participants = app.get(&format!("{prefix}/{id}/participants")).await;
@@ -227,7 +201,7 @@ async fn api_client_create_channel_sends_no_participants() {
     assert_eq!(keys(&bare), with_keys(&[]));
     assert_eq!(
         (&bare["messageServerId"], &bare["type"]),
-        (&json!(DEFAULT), &json!("GROUP"))
+        (&json!(DEFAULT_SERVER), &json!("GROUP"))
     );
 }
 
@@ -239,7 +213,7 @@ async fn api_client_create_group_channel_sends_participant_central_user_ids() {
     let reply = app
         .post(
             "/api/messaging/central-channels",
-            json!({"name": "Group", "server_id": DEFAULT, "participantCentralUserIds": [me, agent, me],
+            json!({"name": "Group", "server_id": DEFAULT_SERVER, "participantCentralUserIds": [me, agent, me],
                    "type": "DM", "metadata": {"isDm": true}}),
         )
         .await;
@@ -265,7 +239,7 @@ async fn seed_create_channel_body_is_accepted() {
     let reply = app
         .post(
             "/api/messaging/central-channels",
-            json!({"messageServerId": DEFAULT, "name": "General Chat", "type": "GROUP", "sourceType": "api_created",
+            json!({"messageServerId": DEFAULT_SERVER, "name": "General Chat", "type": "GROUP", "sourceType": "api_created",
                    "participantIds": ["550e8400-e29b-41d4-a716-446655440001", "550e8400-e29b-41d4-a716-446655440002"]}),
         )
         .await;
@@ -312,7 +286,7 @@ async fn every_channel_type_can_be_created() {
     ] {
         let channel = create(
             &app,
-            json!({"name": kind, "message_server_id": DEFAULT, "type": kind}),
+            json!({"name": kind, "message_server_id": DEFAULT_SERVER, "type": kind}),
         )
         .await;
         assert_eq!(channel["type"], json!(kind));
@@ -327,19 +301,19 @@ async fn create_rejects_bad_payloads() {
     let cases = [
         (json!({}), INVALID_PAYLOAD),
         (
-            json!({"message_server_id": DEFAULT, "participantCentralUserIds": []}),
+            json!({"message_server_id": DEFAULT_SERVER, "participantCentralUserIds": []}),
             INVALID_PAYLOAD,
         ),
         (
-            json!({"name": "", "message_server_id": DEFAULT}),
+            json!({"name": "", "message_server_id": DEFAULT_SERVER}),
             INVALID_PAYLOAD,
         ),
         (
-            json!({"name": 5, "message_server_id": DEFAULT}),
+            json!({"name": 5, "message_server_id": DEFAULT_SERVER}),
             INVALID_PAYLOAD,
         ),
         (
-            json!({"name": ["x"], "message_server_id": DEFAULT}),
+            json!({"name": ["x"], "message_server_id": DEFAULT_SERVER}),
             INVALID_PAYLOAD,
         ),
         (
@@ -402,7 +376,7 @@ async fn create_rejects_bad_payloads() {
     }
     let listed = app
         .get(&format!(
-            "/api/messaging/message-servers/{DEFAULT}/channels"
+            "/api/messaging/message-servers/{DEFAULT_SERVER}/channels"
         ))
         .await;
     assert_eq!(
@@ -426,7 +400,7 @@ async fn dm_channel_finds_or_creates_the_named_dm() {
             "/api/messaging/dm-channel?currentUserId={current}&targetUserId={target}&dmServerId={server}"
         )
     };
-    let reply = app.get(&url(&me, &other, DEFAULT)).await;
+    let reply = app.get(&url(&me, &other, DEFAULT_SERVER)).await;
     assert_success(&reply, 200);
     let channel = data(&reply).clone();
     assert_eq!(keys(&channel), with_keys(&["metadata"]));
@@ -440,7 +414,7 @@ async fn dm_channel_finds_or_creates_the_named_dm() {
         (
             &json!(format!("DM-{first}-{second}")),
             &json!("DM"),
-            &json!(DEFAULT),
+            &json!(DEFAULT_SERVER),
             &json!({"user1": first, "user2": second})
         )
     );
@@ -453,7 +427,7 @@ async fn dm_channel_finds_or_creates_the_named_dm() {
 
     // Either way round, with an unknown or no server, upper-case ids: the same channel.
     for path in [
-        url(&other, &me, DEFAULT),
+        url(&other, &me, DEFAULT_SERVER),
         url(&me, &other, UNKNOWN),
         url(&me, &other, "nope"),
         format!(
@@ -490,13 +464,13 @@ async fn dm_channel_is_not_an_ui_chat_between_the_same_two() {
     let me = user_id();
     let chat = create(
         &app,
-        json!({"name": "Chat - Nov 23, 11:00:00", "message_server_id": DEFAULT, "participantCentralUserIds": [me, agent],
+        json!({"name": "Chat - Nov 23, 11:00:00", "message_server_id": DEFAULT_SERVER, "participantCentralUserIds": [me, agent],
                "type": "DM", "metadata": {"isDm": true, "user1": me, "user2": agent, "forAgent": agent}}),
     )
     .await;
     let reply = app
         .get(&format!(
-            "/api/messaging/dm-channel?currentUserId={me}&targetUserId={agent}&dmServerId={DEFAULT}"
+            "/api/messaging/dm-channel?currentUserId={me}&targetUserId={agent}&dmServerId={DEFAULT_SERVER}"
         ))
         .await;
     assert_success(&reply, 200);
@@ -865,7 +839,7 @@ async fn delete_is_204_clears_and_announces() {
         let posted = app
             .post(
                 &format!("/api/messaging/channels/{id}/messages"),
-                json!({"author_id": me, "content": "hello", "message_server_id": DEFAULT}),
+                json!({"author_id": me, "content": "hello", "message_server_id": DEFAULT_SERVER}),
             )
             .await;
         assert_eq!(posted.status, 201, "{}", posted.json);
@@ -957,18 +931,6 @@ async fn aliases_answer_identically() {
     }
 }
 
-fn raw(method: &str, path: &str, body: &str) -> TestRequest {
-    let request = match method {
-        "POST" => TestRequest::post(),
-        "PATCH" => TestRequest::patch(),
-        _ => unreachable!(),
-    };
-    request
-        .uri(path)
-        .insert_header(("content-type", "application/json"))
-        .set_payload(body.to_owned())
-}
-
 #[actix_web::test]
 async fn nothing_a_client_sends_gives_a_500() {
     let app = MessagingApp::new().await;
@@ -999,22 +961,7 @@ async fn nothing_a_client_sends_gives_a_500() {
         writes.push(("POST", format!("{prefix}/{id}/agents")));
         writes.push(("POST", format!("{prefix}/{UNKNOWN}/agents")));
     }
-    for (method, path) in &writes {
-        for body in bodies {
-            let reply = app.call(raw(method, path, body)).await;
-            assert!(
-                reply.status.is_success() || reply.status.is_client_error(),
-                "{method} {path} {body}: {reply:?}"
-            );
-            if reply.status.is_client_error() {
-                assert_eq!(
-                    reply.json["success"],
-                    json!(false),
-                    "{method} {path} {body}"
-                );
-            }
-        }
-    }
+    assert_no_server_error(&app, &writes, &bodies).await;
     for odd in [
         "nope",
         "00000000-0000-0000-0000-00000000000g",

@@ -1,28 +1,17 @@
 //! The core routes: `submit` and `action` (both body styles), `PATCH action/:id`,
 //! `ingest-external` (1.7.2 single message and api-client batch) and `complete`.
 
-use crate::messaging_fixture::{MessagingApp, data, echo_of, next_event};
+use crate::messaging_fixture::{
+    DEFAULT_SERVER, MessagingApp, data, echo_of, group_channel, next_event, next_new_message,
+};
 use eliza_bus::{BusEvent, ControlAction, MessageOrigin};
 use eliza_domain::ChannelId;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const SERVER: &str = "00000000-0000-0000-0000-000000000000";
-
-async fn channel_with(app: &MessagingApp, participants: &[&str]) -> ChannelId {
-    let created = app
-        .post(
-            "/api/messaging/channels",
-            json!({"name": "core", "message_server_id": SERVER, "participantCentralUserIds": participants}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.json);
-    ChannelId::parse(data(&created)["id"].as_str().unwrap()).unwrap()
-}
-
 fn submit_body(channel: ChannelId, agent: &str) -> Value {
     json!({
-        "channel_id": channel, "server_id": SERVER, "author_id": agent,
+        "channel_id": channel, "server_id": DEFAULT_SERVER, "author_id": agent,
         "content": "Hello, how can you help me?", "source_type": "agent_response",
         "raw_message": {"text": "Hello, how can you help me?", "thought": "User is asking for help", "actions": ["respond"]},
         "metadata": {"agentName": "Alice", "attachments": []},
@@ -34,7 +23,7 @@ async fn submit_stores_and_broadcasts_without_waking_agents() {
     let app = MessagingApp::new().await;
     let listener = app.echo_agent("Listener").await.to_string();
     let agent = uuid::Uuid::new_v4().to_string();
-    let channel = channel_with(&app, &[&agent, &listener]).await;
+    let channel = group_channel(&app, &[&agent, &listener]).await;
     let mut bus = app.subscribe(channel);
     let message_id = uuid::Uuid::new_v4().to_string();
     let mut body = submit_body(channel, &agent);
@@ -48,13 +37,7 @@ async fn submit_stores_and_broadcasts_without_waking_agents() {
     assert_eq!(message["sourceType"], "agent_response");
     assert_eq!(message["rawMessage"]["thought"], "User is asking for help");
     assert_eq!(message["inReplyToRootMessageId"], Value::Null);
-    let BusEvent::NewMessage {
-        message: announced,
-        origin,
-    } = next_event(&mut bus).await
-    else {
-        panic!()
-    };
+    let (announced, origin) = next_new_message(&mut bus).await;
     assert_eq!(origin, MessageOrigin::AgentReply);
     assert_eq!(announced.author_display_name.as_deref(), Some("Alice"));
     // The same messageId again is stored once and not announced again.
@@ -73,7 +56,7 @@ async fn submit_stores_and_broadcasts_without_waking_agents() {
 async fn submit_accepts_the_api_client_body_too() {
     let app = MessagingApp::new().await;
     let agent = uuid::Uuid::new_v4().to_string();
-    let channel = channel_with(&app, &[&agent]).await;
+    let channel = group_channel(&app, &[&agent]).await;
     let question = uuid::Uuid::new_v4().to_string();
     let reply = app
         .post(
@@ -105,7 +88,7 @@ async fn submit_accepts_the_api_client_body_too() {
 async fn submit_and_action_validation_errors() {
     let app = MessagingApp::new().await;
     let agent = uuid::Uuid::new_v4().to_string();
-    let channel = channel_with(&app, &[&agent]).await;
+    let channel = group_channel(&app, &[&agent]).await;
     let missing = "Missing required fields: channel_id, message_server_id, author_id, content, source_type, raw_message";
     let full = submit_body(channel, &agent);
     let without = |key: &str| {
@@ -152,7 +135,7 @@ async fn submit_and_action_validation_errors() {
 async fn actions_are_created_then_patched_field_by_field() {
     let app = MessagingApp::new().await;
     let agent = uuid::Uuid::new_v4().to_string();
-    let channel = channel_with(&app, &[&agent]).await;
+    let channel = group_channel(&app, &[&agent]).await;
     let mut body = submit_body(channel, &agent);
     body["source_type"] = json!("agent_action");
     body["content"] = json!("Executing REPLY");
@@ -171,13 +154,7 @@ async fn actions_are_created_then_patched_field_by_field() {
     // Falsy fields keep the stored value.
     assert_eq!(message["sourceType"], "agent_action");
     assert_eq!(message["metadata"]["agentName"], "Alice");
-    let BusEvent::NewMessage {
-        message: announced,
-        origin,
-    } = next_event(&mut bus).await
-    else {
-        panic!()
-    };
+    let (announced, origin) = next_new_message(&mut bus).await;
     assert_eq!(origin, MessageOrigin::Action);
     assert!(announced.updated_at.is_some());
 
@@ -216,8 +193,8 @@ async fn actions_are_created_then_patched_field_by_field() {
 async fn ingested_messages_reach_the_agents_of_the_channel() {
     let app = MessagingApp::new().await;
     let agent = app.echo_agent("Eliza").await.to_string();
-    let channel = channel_with(&app, &[&agent]).await;
-    let body = json!({"channel_id": channel, "server_id": SERVER, "author_id": "discord-user-1",
+    let channel = group_channel(&app, &[&agent]).await;
+    let body = json!({"channel_id": channel, "server_id": DEFAULT_SERVER, "author_id": "discord-user-1",
         "content": "Hello from Discord!", "source_type": "discord", "source_id": "discord_message_123",
         "author_display_name": "User123", "raw_message": {"id": "discord_message_123"},
         "metadata": {"platform": "discord"}});
@@ -231,16 +208,12 @@ async fn ingested_messages_reach_the_agents_of_the_channel() {
         "Message ingested and published to bus"
     );
     let id = data(&ingested)["messageId"].clone();
-    let BusEvent::NewMessage { message, origin } = next_event(&mut bus).await else {
-        panic!()
-    };
+    let (message, origin) = next_new_message(&mut bus).await;
     assert_eq!(
         (origin, message.author_display_name.as_deref()),
         (MessageOrigin::Ingest, Some("User123"))
     );
-    let BusEvent::NewMessage { message: reply, .. } = next_event(&mut bus).await else {
-        panic!()
-    };
+    let (reply, _) = next_new_message(&mut bus).await;
     assert_eq!(reply.content, echo_of("Hello from Discord!"));
     // The same external message delivered twice is stored (and answered) once.
     let again = app.post("/api/messaging/ingest-external", body).await;
@@ -250,8 +223,8 @@ async fn ingested_messages_reach_the_agents_of_the_channel() {
     for body in [
         json!({}),
         json!({"channel_id": channel, "author_id": "a", "content": "x"}),
-        json!({"channel_id": "bad", "server_id": SERVER, "author_id": "a", "content": "x"}),
-        json!({"channel_id": channel, "server_id": SERVER, "author_id": "a", "content": ""}),
+        json!({"channel_id": "bad", "server_id": DEFAULT_SERVER, "author_id": "a", "content": "x"}),
+        json!({"channel_id": channel, "server_id": DEFAULT_SERVER, "author_id": "a", "content": ""}),
     ] {
         let reply = app
             .post("/api/messaging/ingest-external", body.clone())
@@ -265,7 +238,7 @@ async fn ingested_messages_reach_the_agents_of_the_channel() {
     let unknown = app
         .post(
             "/api/messaging/ingest-external",
-            json!({"channel_id": ChannelId::new_random(), "server_id": SERVER,
+            json!({"channel_id": ChannelId::new_random(), "server_id": DEFAULT_SERVER,
             "author_id": "a", "content": "x"}),
         )
         .await;
@@ -276,7 +249,7 @@ async fn ingested_messages_reach_the_agents_of_the_channel() {
 async fn the_api_client_ingests_a_batch() {
     let app = MessagingApp::new().await;
     let agent = app.stopped_agent("Off").await.to_string();
-    let channel = channel_with(&app, &[&agent]).await;
+    let channel = group_channel(&app, &[&agent]).await;
     let body = json!({"platform": "slack", "channelId": channel, "messages": [
         {"id": "s1", "authorId": "u1", "content": "one", "timestamp": 1_700_000_000_000_i64},
         {"id": "s2", "authorId": "u2", "content": "two", "timestamp": 1_700_000_000_001_i64, "metadata": {"edited": true}},
@@ -310,19 +283,32 @@ async fn the_api_client_ingests_a_batch() {
             .await;
         assert_eq!(reply.status, 400, "{bad}");
     }
+    let unknown = app
+        .post(
+            "/api/messaging/ingest-external",
+            json!({"channelId": ChannelId::new_random(), "messages": [{"authorId": "u1", "content": "lost"}]}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status.as_u16(), &unknown.json),
+        (
+            404,
+            &json!({"success": false, "error": "Channel not found"})
+        )
+    );
 }
 
 #[actix_web::test]
 async fn complete_tells_the_channel_the_agent_is_done() {
     let app = MessagingApp::new().await;
     let agent = uuid::Uuid::new_v4().to_string();
-    let channel = channel_with(&app, &[&agent]).await;
+    let channel = group_channel(&app, &[&agent]).await;
     let mut bus = app.subscribe(channel);
     // What the 1.7.2 agent connector sends (1.7.2 itself answers 404).
     let done = app
         .post(
             "/api/messaging/complete",
-            json!({"channel_id": channel, "message_server_id": SERVER}),
+            json!({"channel_id": channel, "message_server_id": DEFAULT_SERVER}),
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.json);

@@ -1,7 +1,9 @@
 //! The whole message flow with the echo responder standing in for an agent runtime: the web UI's
 //! DM channel, a post on each transport, the stored reply, the list and the bus.
 
-use crate::messaging_fixture::{MessagingApp, data, echo_of, next_event, user_id};
+use crate::messaging_fixture::{
+    MessagingApp, data, echo_of, next_event, next_new_message, user_id,
+};
 use actix_web::test::TestRequest;
 use eliza_bus::{BusEvent, MessageOrigin};
 use eliza_domain::ChannelId;
@@ -78,20 +80,12 @@ async fn a_websocket_post_is_answered_stored_listed_and_broadcast() {
     assert_eq!(data(&posted)["id"], user_message["id"]);
     assert_eq!(data(&posted)["authorId"], user);
 
-    let BusEvent::NewMessage { message, origin } = next_event(&mut bus).await else {
-        panic!("expected the user message first");
-    };
+    let (message, origin) = next_new_message(&mut bus).await;
     assert_eq!(
         (message.content.as_str(), origin),
         ("hello there", MessageOrigin::Gui)
     );
-    let BusEvent::NewMessage {
-        message: reply,
-        origin,
-    } = next_event(&mut bus).await
-    else {
-        panic!("expected the agent reply");
-    };
+    let (reply, origin) = next_new_message(&mut bus).await;
     assert_eq!(origin, MessageOrigin::AgentReply);
     assert_eq!(reply.content, echo_of("hello there"));
     assert_eq!(reply.author_id, agent.to_string());
@@ -262,4 +256,54 @@ async fn agents_answer_only_in_channels_they_take_part_in() {
     assert_eq!(messages_after.len(), 2);
     assert_eq!(messages_after[0]["authorId"], member.to_string());
     assert_ne!(messages_after[0]["authorId"], outsider.to_string());
+}
+
+/// Off the default server, an agent hears a channel's messages only once it belongs to the server.
+#[actix_web::test]
+async fn agents_answer_on_other_servers_only_as_members() {
+    let app = MessagingApp::new().await;
+    let agent = app.echo_agent("Member").await;
+    let user = user_id();
+    let server = app
+        .post(
+            "/api/messaging/message-servers",
+            json!({"name": "Discord", "sourceType": "discord"}),
+        )
+        .await;
+    assert_eq!(server.status, 201, "{}", server.json);
+    let server = data(&server)["server"]["id"].as_str().unwrap().to_owned();
+    let created = app
+        .post(
+            "/api/messaging/channels",
+            json!({"name": "general", "message_server_id": server,
+                   "participantCentralUserIds": [user, agent.to_string()]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let url = format!(
+        "/api/messaging/channels/{}/messages",
+        data(&created)["id"].as_str().unwrap()
+    );
+    let body = json!({"author_id": user, "content": "members only", "transport": "http"});
+
+    let outside = app.post(&url, body.clone()).await;
+    assert_eq!(outside.status, 503, "{}", outside.json);
+    assert_eq!(
+        outside.json,
+        json!({"success": false, "error": "No running agent in this channel can answer"})
+    );
+
+    let joined = app
+        .post(
+            &format!("/api/messaging/agents/{agent}/servers/{server}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{}", joined.json);
+    let member = app.post(&url, body).await;
+    assert_eq!(member.status, 201, "{}", member.json);
+    assert_eq!(
+        member.json["agentResponse"]["text"],
+        echo_of("members only")
+    );
 }

@@ -1,31 +1,22 @@
 //! Channel messages: post validation and auto-creation, list paging (`before` in ms and ISO),
 //! delete, clear, `GET/PATCH /messages/:id`, search and `generate-title`.
 
-use crate::messaging_fixture::{MessagingApp, data, next_event, user_id};
+use crate::messaging_fixture::{
+    DEFAULT_SERVER, MessagingApp, data, group_channel, message_contents, next_event,
+    next_new_message, user_id,
+};
+use crate::support::Reply;
 use actix_web::test::TestRequest;
 use eliza_bus::BusEvent;
 use eliza_domain::ChannelId;
 use serde_json::{Value, json};
-
-const SERVER: &str = "00000000-0000-0000-0000-000000000000";
-
-async fn group_with(app: &MessagingApp, participants: &[&str]) -> ChannelId {
-    let created = app
-        .post(
-            "/api/messaging/channels",
-            json!({"name": "group", "message_server_id": SERVER, "participantCentralUserIds": participants}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.json);
-    ChannelId::parse(data(&created)["id"].as_str().unwrap()).unwrap()
-}
 
 /// Posts with the websocket transport to a channel with a stopped agent (nobody answers).
 async fn post(app: &MessagingApp, channel: ChannelId, author: &str, content: &str) -> Value {
     let posted = app
         .post(
             &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": author, "content": content, "message_server_id": SERVER}),
+            json!({"author_id": author, "content": content, "message_server_id": DEFAULT_SERVER}),
         )
         .await;
     assert_eq!(posted.status, 201, "{}", posted.json);
@@ -35,7 +26,7 @@ async fn post(app: &MessagingApp, channel: ChannelId, author: &str, content: &st
 async fn quiet_channel(app: &MessagingApp) -> (ChannelId, String) {
     let agent = app.stopped_agent("Quiet").await.to_string();
     let user = user_id();
-    (group_with(app, &[&user, &agent]).await, user)
+    (group_channel(app, &[&user, &agent]).await, user)
 }
 
 fn sorted(ids: &Value) -> Vec<String> {
@@ -49,13 +40,8 @@ fn sorted(ids: &Value) -> Vec<String> {
     ids
 }
 
-fn contents(listed: &crate::support::Reply) -> Vec<String> {
-    data(listed)["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_owned())
-        .collect()
+fn contents(listed: &Reply) -> Vec<String> {
+    message_contents(&data(listed)["messages"])
 }
 
 #[actix_web::test]
@@ -142,7 +128,10 @@ async fn the_api_client_post_takes_the_author_from_x_entity_id() {
     assert_eq!(reply.status, 201, "{}", reply.json);
     assert_eq!(reply.json["data"]["authorId"], user);
     assert_eq!(reply.json["data"]["content"], "from the client");
-    assert_eq!(reply.json["userMessage"]["message_server_id"], SERVER);
+    assert_eq!(
+        reply.json["userMessage"]["message_server_id"],
+        DEFAULT_SERVER
+    );
 }
 
 #[actix_web::test]
@@ -154,7 +143,7 @@ async fn a_post_to_an_unknown_channel_creates_it_with_the_1_7_2_rules() {
     let reply = app
         .post(
             &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": user, "content": "hi", "message_server_id": SERVER,
+            json!({"author_id": user, "content": "hi", "message_server_id": DEFAULT_SERVER,
                 "metadata": {"isDm": true, "targetUserId": agent}}),
         )
         .await;
@@ -344,9 +333,7 @@ async fn single_messages_can_be_read_and_edited() {
     assert_eq!(edited.status, 200, "{}", edited.json);
     assert_eq!(data(&edited)["content"], "fixed");
     assert_ne!(data(&edited)["updatedAt"], data(&got)["updatedAt"]);
-    let BusEvent::NewMessage { message, .. } = next_event(&mut bus).await else {
-        panic!()
-    };
+    let (message, _) = next_new_message(&mut bus).await;
     assert_eq!(message.content, "fixed");
     assert!(message.updated_at.is_some());
     assert_eq!(data(&app.get(&url).await)["content"], "fixed");
@@ -411,7 +398,7 @@ async fn search_finds_text_in_a_channel_or_server_page_by_page() {
         ["100% rust", "rust ROCKS", "Rust is fast"]
     );
     assert_eq!(data(&found)["hasMore"], false);
-    let server_wide = search(json!({"query": "RUST", "messageServerId": SERVER})).await;
+    let server_wide = search(json!({"query": "RUST", "messageServerId": DEFAULT_SERVER})).await;
     assert_eq!(server_wide.status, 200, "{}", server_wide.json);
     assert_eq!(contents(&server_wide).len(), 4);
     let paged = search(json!({"query": "rust", "channelId": channel, "limit": 2})).await;
@@ -471,7 +458,7 @@ async fn generate_title_validates_then_needs_a_runtime() {
     let app = MessagingApp::new().await;
     let agent = app.echo_agent("Titler").await.to_string();
     let user = user_id();
-    let channel = group_with(&app, &[&user, &agent]).await;
+    let channel = group_channel(&app, &[&user, &agent]).await;
     let url = format!("/api/messaging/channels/{channel}/generate-title");
     let short = app.post(&url, json!({"agentId": agent})).await;
     assert_eq!(short.status, 200);

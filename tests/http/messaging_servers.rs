@@ -2,15 +2,15 @@
 //! channels, `sync-channels`, the agents of a server and the servers of an agent, the seed-001
 //! association paths and the deprecated `servers`/`central-servers` aliases.
 
-use crate::messaging_fixture::{MessagingApp, data, next_event, user_id};
-use crate::support::Reply;
+use crate::messaging_fixture::{
+    DEFAULT_SERVER, MessagingApp, UNKNOWN, assert_error, assert_iso, assert_no_server_error,
+    assert_success, data, keys, next_event, raw, user_id,
+};
 use actix_web::test::TestRequest;
 use eliza_bus::{Bus, BusEvent, ServerAgentChange, Topic};
 use eliza_domain::{AgentId, ChannelId, MessageServerId};
 use serde_json::{Value, json};
 
-const DEFAULT: &str = "00000000-0000-0000-0000-000000000000";
-const UNKNOWN: &str = "11111111-2222-3333-4444-555555555555";
 const SERVER_KEYS: [&str; 5] = ["createdAt", "id", "name", "sourceType", "updatedAt"];
 
 /// What the binary does at start-up: the default server exists.
@@ -20,32 +20,6 @@ async fn booted() -> MessagingApp {
         .await
         .unwrap();
     app
-}
-
-fn assert_error(reply: &Reply, status: u16, error: &str) {
-    assert_eq!(reply.status, status, "{}", reply.json);
-    assert_eq!(reply.json, json!({"success": false, "error": error}));
-}
-
-fn assert_success(reply: &Reply, status: u16) {
-    assert_eq!(reply.status, status, "{}", reply.json);
-    assert_eq!(reply.json["success"], json!(true), "{}", reply.json);
-}
-
-fn keys(value: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
-    keys.sort();
-    keys
-}
-
-/// JavaScript's `Date#toJSON`: `2026-11-23T11:00:00.209Z`.
-fn assert_iso(value: &Value) {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"));
-    assert_eq!(text.len(), 24, "{text}");
-    assert!(text.ends_with('Z'), "{text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap();
 }
 
 async fn create_server(app: &MessagingApp, body: Value) -> Value {
@@ -72,7 +46,7 @@ async fn current_server_is_the_nil_uuid() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.json,
-        json!({"success": true, "data": {"messageServerId": DEFAULT}})
+        json!({"success": true, "data": {"messageServerId": DEFAULT_SERVER}})
     );
 }
 
@@ -89,7 +63,7 @@ async fn list_shows_the_default_server_and_the_alias_uses_the_servers_key() {
     assert_eq!(
         (&default["id"], &default["name"], &default["sourceType"]),
         (
-            &json!(DEFAULT),
+            &json!(DEFAULT_SERVER),
             &json!("Default Server"),
             &json!("eliza_default")
         )
@@ -348,7 +322,7 @@ async fn one_server_errors_are_family_b() {
             assert_error(&app.patch(&one, body).await, 400, error);
         }
         assert_error(
-            &app.delete(&format!("/api/messaging/{prefix}/{DEFAULT}"))
+            &app.delete(&format!("/api/messaging/{prefix}/{DEFAULT_SERVER}"))
                 .await,
             403,
             "Cannot delete the default message server",
@@ -359,7 +333,7 @@ async fn one_server_errors_are_family_b() {
         .await;
     assert_eq!(data(&read), &server, "failed updates change nothing");
     let default = app
-        .get(&format!("/api/messaging/message-servers/{DEFAULT}"))
+        .get(&format!("/api/messaging/message-servers/{DEFAULT_SERVER}"))
         .await;
     assert_eq!(data(&default)["name"], json!("Default Server"));
 }
@@ -419,7 +393,7 @@ async fn server_channels_lists_that_servers_channels_on_both_prefixes() {
     let id = server["id"].as_str().unwrap();
     let first = create_channel(&app, id, "first").await;
     let second = create_channel(&app, id, "second").await;
-    create_channel(&app, DEFAULT, "elsewhere").await;
+    create_channel(&app, DEFAULT_SERVER, "elsewhere").await;
 
     let reply = app
         .get(&format!("/api/messaging/message-servers/{id}/channels"))
@@ -657,42 +631,44 @@ async fn agents_of_the_current_server_can_be_listed_added_and_removed() {
     let app = booted().await;
     let running = app.echo_agent("Runner").await;
     let listed = app
-        .get(&format!("/api/messaging/message-servers/{DEFAULT}/agents"))
+        .get(&format!(
+            "/api/messaging/message-servers/{DEFAULT_SERVER}/agents"
+        ))
         .await;
     assert_eq!(listed.status, 200);
     assert_eq!(
         listed.json,
-        json!({"success": true, "data": {"messageServerId": DEFAULT, "agents": [running]}}),
+        json!({"success": true, "data": {"messageServerId": DEFAULT_SERVER, "agents": [running]}}),
         "a started agent is on the default server"
     );
 
     let quiet = app.stopped_agent("Quiet").await;
     for base in ["message-servers", "servers"] {
-        let mut events = app
-            .bus
-            .subscribe(Topic::Server(MessageServerId::parse(DEFAULT).unwrap()));
+        let mut events = app.bus.subscribe(Topic::Server(
+            MessageServerId::parse(DEFAULT_SERVER).unwrap(),
+        ));
         let added = app
             .post(
-                &format!("/api/messaging/{base}/{DEFAULT}/agents"),
+                &format!("/api/messaging/{base}/{DEFAULT_SERVER}/agents"),
                 json!({"agentId": quiet}),
             )
             .await;
         assert_eq!(added.status, 201);
         assert_eq!(
             added.json,
-            json!({"success": true, "data": {"messageServerId": DEFAULT, "agentId": quiet,
+            json!({"success": true, "data": {"messageServerId": DEFAULT_SERVER, "agentId": quiet,
                    "message": "Agent added to message server successfully"}})
         );
         assert_eq!(
             next_event(&mut events).await,
             BusEvent::ServerAgentUpdate {
-                message_server_id: MessageServerId::parse(DEFAULT).unwrap(),
+                message_server_id: MessageServerId::parse(DEFAULT_SERVER).unwrap(),
                 agent_id: quiet,
                 change: ServerAgentChange::Added,
             }
         );
         let listed = app
-            .get(&format!("/api/messaging/{base}/{DEFAULT}/agents"))
+            .get(&format!("/api/messaging/{base}/{DEFAULT_SERVER}/agents"))
             .await;
         let mut expected = vec![running.to_string(), quiet.to_string()];
         expected.sort();
@@ -700,36 +676,38 @@ async fn agents_of_the_current_server_can_be_listed_added_and_removed() {
 
         let again = app
             .post(
-                &format!("/api/messaging/{base}/{DEFAULT}/agents"),
+                &format!("/api/messaging/{base}/{DEFAULT_SERVER}/agents"),
                 json!({"agentId": quiet}),
             )
             .await;
         assert_eq!(again.status, 201, "adding twice is harmless");
         next_event(&mut events).await;
         let listed = app
-            .get(&format!("/api/messaging/{base}/{DEFAULT}/agents"))
+            .get(&format!("/api/messaging/{base}/{DEFAULT_SERVER}/agents"))
             .await;
         assert_eq!(data(&listed)["agents"].as_array().unwrap().len(), 2);
 
         let removed = app
-            .delete(&format!("/api/messaging/{base}/{DEFAULT}/agents/{quiet}"))
+            .delete(&format!(
+                "/api/messaging/{base}/{DEFAULT_SERVER}/agents/{quiet}"
+            ))
             .await;
         assert_eq!(removed.status, 200);
         assert_eq!(
             removed.json,
-            json!({"success": true, "data": {"messageServerId": DEFAULT, "agentId": quiet,
+            json!({"success": true, "data": {"messageServerId": DEFAULT_SERVER, "agentId": quiet,
                    "message": "Agent removed from message server successfully"}})
         );
         assert_eq!(
             next_event(&mut events).await,
             BusEvent::ServerAgentUpdate {
-                message_server_id: MessageServerId::parse(DEFAULT).unwrap(),
+                message_server_id: MessageServerId::parse(DEFAULT_SERVER).unwrap(),
                 agent_id: quiet,
                 change: ServerAgentChange::Removed,
             }
         );
         let listed = app
-            .get(&format!("/api/messaging/{base}/{DEFAULT}/agents"))
+            .get(&format!("/api/messaging/{base}/{DEFAULT_SERVER}/agents"))
             .await;
         assert_eq!(data(&listed)["agents"], json!([running]));
     }
@@ -777,7 +755,8 @@ async fn agents_of_a_server_errors() {
             json!({"agentId": null}),
         ] {
             assert_error(
-                &app.post(&format!("{root}/{DEFAULT}/agents"), body).await,
+                &app.post(&format!("{root}/{DEFAULT_SERVER}/agents"), body)
+                    .await,
                 400,
                 invalid,
             );
@@ -794,13 +773,14 @@ async fn agents_of_a_server_errors() {
             invalid,
         );
         assert_error(
-            &app.delete(&format!("{root}/{DEFAULT}/agents/nope")).await,
+            &app.delete(&format!("{root}/{DEFAULT_SERVER}/agents/nope"))
+                .await,
             400,
             invalid,
         );
         assert_error(
             &app.post(
-                &format!("{root}/{DEFAULT}/agents"),
+                &format!("{root}/{DEFAULT_SERVER}/agents"),
                 json!({"agentId": UNKNOWN}),
             )
             .await,
@@ -809,7 +789,9 @@ async fn agents_of_a_server_errors() {
         );
     }
     let listed = app
-        .get(&format!("/api/messaging/message-servers/{DEFAULT}/agents"))
+        .get(&format!(
+            "/api/messaging/message-servers/{DEFAULT_SERVER}/agents"
+        ))
         .await;
     assert_eq!(data(&listed)["agents"], json!([]));
 }
@@ -824,7 +806,7 @@ async fn servers_of_an_agent_on_the_canonical_and_seed_paths() {
     assert_eq!(canonical.status, 200);
     assert_eq!(
         canonical.json,
-        json!({"success": true, "data": {"agentId": agent, "messageServers": [DEFAULT]}})
+        json!({"success": true, "data": {"agentId": agent, "messageServers": [DEFAULT_SERVER]}})
     );
     let seed = app
         .get(&format!("/api/messaging/agents/{agent}/servers"))
@@ -882,13 +864,15 @@ async fn seed_association_paths_join_and_leave_any_server() {
 
     // An empty POST (no body, no content type) works as well.
     let empty = app
-        .call(TestRequest::post().uri(&format!("/api/messaging/agents/{agent}/servers/{DEFAULT}")))
+        .call(TestRequest::post().uri(&format!(
+            "/api/messaging/agents/{agent}/servers/{DEFAULT_SERVER}"
+        )))
         .await;
     assert_eq!(empty.status, 201, "{}", empty.json);
     let listed = app
         .get(&format!("/api/messaging/agents/{agent}/servers"))
         .await;
-    let mut expected = vec![DEFAULT.to_owned(), server_id.to_string()];
+    let mut expected = vec![DEFAULT_SERVER.to_owned(), server_id.to_string()];
     expected.sort();
     assert_eq!(data(&listed)["messageServers"], json!(expected));
 
@@ -914,7 +898,7 @@ async fn seed_association_paths_join_and_leave_any_server() {
     let listed = app
         .get(&format!("/api/messaging/agents/{agent}/message-servers"))
         .await;
-    assert_eq!(data(&listed)["messageServers"], json!([DEFAULT]));
+    assert_eq!(data(&listed)["messageServers"], json!([DEFAULT_SERVER]));
     let again = app
         .delete(&format!(
             "/api/messaging/agents/{agent}/servers/{server_id}"
@@ -973,19 +957,6 @@ async fn seed_association_paths_join_and_leave_any_server() {
     );
 }
 
-/// Requests whose body is not what the route wants, with the JSON content type.
-fn raw(method: &str, path: &str, body: &str) -> TestRequest {
-    let request = match method {
-        "POST" => TestRequest::post(),
-        "PATCH" => TestRequest::patch(),
-        _ => unreachable!(),
-    };
-    request
-        .uri(path)
-        .insert_header(("content-type", "application/json"))
-        .set_payload(body.to_owned())
-}
-
 #[actix_web::test]
 async fn nothing_a_client_sends_gives_a_500() {
     let app = booted().await;
@@ -1023,7 +994,7 @@ async fn nothing_a_client_sends_gives_a_500() {
         ),
         (
             "POST",
-            format!("/api/messaging/message-servers/{DEFAULT}/agents"),
+            format!("/api/messaging/message-servers/{DEFAULT_SERVER}/agents"),
         ),
         ("POST", format!("/api/messaging/servers/{id}/agents")),
         (
@@ -1032,23 +1003,7 @@ async fn nothing_a_client_sends_gives_a_500() {
         ),
         ("POST", format!("/api/messaging/agents/{user}/servers/{id}")),
     ];
-    for (method, path) in &writes {
-        for body in bodies {
-            let reply = app.call(raw(method, path, body)).await;
-            assert!(
-                reply.status.is_success() || reply.status.is_client_error(),
-                "{method} {path} {body}: {:?}",
-                reply
-            );
-            if reply.status.is_client_error() {
-                assert_eq!(
-                    reply.json["success"],
-                    json!(false),
-                    "{method} {path} {body}"
-                );
-            }
-        }
-    }
+    assert_no_server_error(&app, &writes, &bodies).await;
     let odd_ids = [
         "nope",
         "00000000-0000-0000-0000-00000000000g",

@@ -82,7 +82,13 @@ impl Messaging {
 
     /// Stores a user message, announces it and hands it to the channel's running agents.
     pub async fn post(&self, post: Post) -> Result<Posted, MessagingError> {
-        let mut posted = self.store_and_announce(post).await?;
+        let channel = self.channel(post.message.channel_id).await?;
+        self.post_in(channel, post).await
+    }
+
+    /// [`Messaging::post`] for a caller that has just read (or created) the message's channel.
+    pub async fn post_in(&self, channel: Channel, post: Post) -> Result<Posted, MessagingError> {
+        let mut posted = self.announce_in(channel, post).await?;
         if !posted.repeated {
             posted.dispatched = self.dispatch_posted(&posted).await?;
         }
@@ -92,6 +98,11 @@ impl Messaging {
     /// Stores and announces a message without handing it to agents (agent replies, actions).
     pub async fn store_and_announce(&self, post: Post) -> Result<Posted, MessagingError> {
         let channel = self.channel(post.message.channel_id).await?;
+        self.announce_in(channel, post).await
+    }
+
+    async fn announce_in(&self, channel: Channel, post: Post) -> Result<Posted, MessagingError> {
+        debug_assert_eq!(channel.id, post.message.channel_id);
         // Stores keep microseconds: a stored row whose time differs from ours was there before.
         let now = Utc::now().trunc_subsecs(6);
         let mut central = central_message(&post.message, now);
@@ -243,11 +254,17 @@ impl Messaging {
             .and_then(|value| value.as_str())
             .and_then(ChannelType::parse)
             .unwrap_or(posted.channel.channel_type);
+        if agents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = self
+            .server_members(posted.channel.message_server_id)
+            .await?;
         let mut dispatched = Vec::with_capacity(agents.len());
         for agent in agents {
-            if !self
-                .subscribed(agent, posted.channel.message_server_id)
-                .await?
+            if members
+                .as_ref()
+                .is_some_and(|members| !members.contains(&agent))
             {
                 continue;
             }
@@ -263,20 +280,16 @@ impl Messaging {
         Ok(dispatched)
     }
 
-    /// Agents on a server: everyone is on the default server (1.7.2 registers each agent there).
-    async fn subscribed(
+    /// The agents on a server, in one query; `None` for the default server, where every agent is
+    /// (1.7.2 registers each agent there).
+    async fn server_members(
         &self,
-        agent: AgentId,
         server: eliza_domain::MessageServerId,
-    ) -> Result<bool, MessagingError> {
+    ) -> Result<Option<Vec<AgentId>>, MessagingError> {
         if server.0 == DEFAULT_SERVER_ID {
-            return Ok(true);
+            return Ok(None);
         }
-        Ok(self
-            .store
-            .list_agent_servers(agent)
-            .await?
-            .contains(&server))
+        Ok(Some(self.store.list_server_agents(server).await?))
     }
 
     /// The running agents among the channel's participants, except `author`.

@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use eliza_bus::{MessageOrigin, NewMessage};
-use eliza_domain::messaging::CentralMessage;
+use eliza_domain::messaging::{CentralMessage, Channel};
 use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId, string_to_uuid};
 use serde_json::{Map, Value, json};
 
@@ -320,15 +320,19 @@ fn read_external_batch(
         .collect()
 }
 
-async fn ingest(state: &AppState, posts: Vec<Post>) -> Result<Vec<Posted>, ApiError> {
+/// Posts each message; `channel` is their channel when the caller has read it already.
+async fn ingest(
+    state: &AppState,
+    channel: Option<&Channel>,
+    posts: Vec<Post>,
+) -> Result<Vec<Posted>, ApiError> {
     let mut posted = Vec::with_capacity(posts.len());
     for post in posts {
-        let stored = state
-            .messaging
-            .post(post)
-            .await
-            .map_err(|err| messaging_error(err, "Failed to ingest message"))?;
-        posted.push(stored);
+        let stored = match channel {
+            Some(channel) => state.messaging.post_in(channel.clone(), post).await,
+            None => state.messaging.post(post).await,
+        };
+        posted.push(stored.map_err(|err| messaging_error(err, "Failed to ingest message"))?);
     }
     Ok(posted)
 }
@@ -341,14 +345,13 @@ async fn ingest_external(state: web::Data<AppState>, body: JsonBody) -> ApiResul
         let channel = text(body, "channelId")
             .and_then(|text| text.parse().ok())
             .ok_or_else(|| bad_request(INVALID_EXTERNAL))?;
-        let server = super::channels::find_channel(&state, channel)
-            .await?
-            .message_server_id;
-        let posted = ingest(&state, read_external_batch(body, server)?).await?;
+        let channel = super::channels::find_channel(&state, channel).await?;
+        let posts = read_external_batch(body, channel.message_server_id)?;
+        let posted = ingest(&state, Some(&channel), posts).await?;
         let ids: Vec<MessageId> = posted.iter().map(|posted| posted.message.id).collect();
         json!({"processed": ids.len(), "messageIds": ids})
     } else {
-        let posted = ingest(&state, vec![read_external(body)?]).await?;
+        let posted = ingest(&state, None, vec![read_external(body)?]).await?;
         json!({"messageId": posted.first().map(|posted| posted.message.id)})
     };
     Ok(HttpResponse::Accepted().json(json!({

@@ -177,22 +177,23 @@ async fn post_message(
         id: client_message_id(id, &post.author, post.client_message_id.as_deref()),
         channel_id: id,
         message_server_id: channel.message_server_id,
-        author_id: post.author.clone(),
-        content: post.content.clone(),
-        raw_message: post.raw_message.clone(),
-        source_type: post.source_type.clone(),
-        source_id: post.client_message_id.clone(),
+        author_id: post.author,
+        content: post.content,
+        raw_message: post.raw_message,
+        source_type: post.source_type,
+        source_id: post.client_message_id,
         in_reply_to: post.in_reply_to,
-        metadata: post.metadata.clone().map(Value::Object),
+        metadata: post.metadata.map(Value::Object),
     };
     let watch = (post.transport != Transport::WebSocket).then(|| state.messaging.watch(id));
+    let new = Post {
+        message,
+        origin: MessageOrigin::Gui,
+        author_display_name,
+    };
     let posted = state
         .messaging
-        .post(Post {
-            message,
-            origin: MessageOrigin::Gui,
-            author_display_name,
-        })
+        .post_in(channel, new)
         .await
         .map_err(|err| messaging_error(err, "Failed to process message"))?;
     answer(&state, post.transport, watch, posted).await
