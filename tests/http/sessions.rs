@@ -8,9 +8,10 @@ use crate::support::Reply;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::{DateTime, TimeDelta, Utc};
+use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::CentralMessage;
-use eliza_domain::{AgentId, ChannelId, MessageId};
-use eliza_http::sessions::{Session, TimeoutConfig};
+use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId};
+use eliza_http::sessions::{Session, SessionConfig, TimeoutConfig};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -78,7 +79,10 @@ fn plant(app: &MessagingApp, created: DateTime<Utc>, expires: DateTime<Utc>, max
     );
     session.expires_at = expires;
     let id = session.id.to_string();
-    app.state.sessions.insert(session, created);
+    app.state
+        .sessions
+        .insert(session, created)
+        .expect("room for the session");
     id
 }
 
@@ -88,11 +92,35 @@ fn expired_session(app: &MessagingApp) -> (String, DateTime<Utc>) {
     (plant(app, created, expired_at, 720.0), expired_at)
 }
 
-fn expired_message(id: &str, at: DateTime<Utc>) -> String {
-    format!(
-        "Session '{id}' expired at {}",
-        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    )
+/// 404 `SESSION_NOT_FOUND` for the session `id` as the client wrote it.
+fn assert_not_found(reply: &Reply, id: &str) {
+    assert_error(
+        reply,
+        404,
+        "SESSION_NOT_FOUND",
+        &format!("Session with ID '{id}' not found"),
+    );
+}
+
+/// 410 `SESSION_EXPIRED` for the session `id` that expired at `at`.
+fn assert_expired(reply: &Reply, id: &str, at: DateTime<Utc>) {
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_error(
+        reply,
+        410,
+        "SESSION_EXPIRED",
+        &format!("Session '{id}' expired at {at}"),
+    );
+}
+
+/// The keys of a JSON object, in order.
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
 }
 
 async fn messages_of(app: &MessagingApp, id: &str, query: &str) -> Reply {
@@ -154,14 +182,8 @@ async fn create_answers_201_and_makes_a_dm_channel_with_agent_and_user() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
     let body = &reply.json;
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(body),
         [
             "sessionId",
             "channelId",
@@ -402,6 +424,77 @@ async fn create_needs_a_running_agent() {
 }
 
 #[actix_web::test]
+async fn create_recreates_a_deleted_default_server() {
+    let (app, agent) = app_with_agent().await;
+    let default = MessageServerId(DEFAULT_SERVER_ID);
+    assert!(
+        app.state
+            .store
+            .delete_message_server(default)
+            .await
+            .unwrap()
+    );
+    let (created, _) = create_session(&app, agent, json!({})).await;
+    let channel = ChannelId::parse(created["channelId"].as_str().unwrap()).unwrap();
+    let channel = app.state.store.get_channel(channel).await.unwrap();
+    assert_eq!(
+        channel.map(|channel| channel.message_server_id),
+        Some(default)
+    );
+    assert!(
+        app.state
+            .store
+            .get_message_server(default)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[actix_web::test]
+async fn create_refuses_when_the_registry_is_full() {
+    let config = eliza_http::HttpConfig {
+        sessions: SessionConfig {
+            max_sessions: 1,
+            ..SessionConfig::default()
+        },
+        ..eliza_http::HttpConfig::default()
+    };
+    let app = MessagingApp::with_config(config).await;
+    let agent = app.echo_agent("Crowded").await;
+    let (_, first) = create_session(&app, agent, json!({})).await;
+    let reply = app
+        .post(BASE, json!({"agentId": agent, "userId": user_id()}))
+        .await;
+    assert_error(
+        &reply,
+        503,
+        "SESSION_LIMIT_REACHED",
+        "Too many active sessions (at most 1); try again later",
+    );
+    let channels = app
+        .state
+        .store
+        .list_server_channels(MessageServerId(DEFAULT_SERVER_ID))
+        .await
+        .unwrap();
+    assert_eq!(
+        channels
+            .iter()
+            .filter(|channel| channel.name.starts_with("session-"))
+            .count(),
+        1,
+        "no channel for the refused session"
+    );
+    // Deleting the live session makes room again.
+    assert_eq!(
+        app.delete(&format!("{BASE}/{first}")).await.status,
+        StatusCode::OK
+    );
+    create_session(&app, agent, json!({})).await;
+}
+
+#[actix_web::test]
 async fn create_refuses_bad_metadata_and_timeout_config() {
     let (app, agent) = app_with_agent().await;
     let huge = json!({"agentId": agent, "userId": user_id(),
@@ -498,14 +591,8 @@ async fn get_answers_session_info() {
     let reply = app.get(&format!("{BASE}/{id}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
     let info = &reply.json;
-    let keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(info),
         [
             "sessionId",
             "channelId",
@@ -546,35 +633,15 @@ async fn get_answers_session_info() {
 async fn get_answers_404_for_unknown_ids_and_410_once_for_expired_ones() {
     let app = MessagingApp::new().await;
     let reply = app.get(&format!("{BASE}/{UNKNOWN_ID}")).await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let reply = app.get(&format!("{BASE}/not-a-uuid")).await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        "Session with ID 'not-a-uuid' not found",
-    );
+    assert_not_found(&reply, "not-a-uuid");
 
     let (id, expired_at) = expired_session(&app);
     let reply = app.get(&format!("{BASE}/{id}")).await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&id, expired_at),
-    );
+    assert_expired(&reply, &id, expired_at);
     let reply = app.get(&format!("{BASE}/{id}")).await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{id}' not found"),
-    );
+    assert_not_found(&reply, &id);
 }
 
 // ---------------------------------------------------------------- send message
@@ -794,44 +861,24 @@ async fn send_to_unknown_expired_or_orphaned_sessions() {
     let reply = app
         .post(&format!("{BASE}/{UNKNOWN_ID}/messages"), body.clone())
         .await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let reply = app
         .post(&format!("{BASE}/nope/messages"), body.clone())
         .await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        "Session with ID 'nope' not found",
-    );
+    assert_not_found(&reply, "nope");
 
     let (id, expired_at) = expired_session(&app);
     let reply = app
         .post(&format!("{BASE}/{id}/messages"), body.clone())
         .await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&id, expired_at),
-    );
+    assert_expired(&reply, &id, expired_at);
 
     // The session's channel was deleted behind its back: the session is gone too.
     let (created, id) = create_session(&app, agent, json!({})).await;
     let channel = ChannelId::parse(created["channelId"].as_str().unwrap()).unwrap();
     assert!(app.state.store.delete_channel(channel).await.unwrap());
     let reply = app.post(&format!("{BASE}/{id}/messages"), body).await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{id}' not found"),
-    );
+    assert_not_found(&reply, &id);
     let reply = app.get(&format!("{BASE}/{id}")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
@@ -960,20 +1007,10 @@ async fn messages_refuse_bad_timestamps_and_unknown_sessions() {
         );
     }
     let reply = messages_of(&app, UNKNOWN_ID, "").await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let (expired, expired_at) = expired_session(&app);
     let reply = messages_of(&app, &expired, "").await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&expired, expired_at),
-    );
+    assert_expired(&reply, &expired, expired_at);
 }
 
 // ---------------------------------------------------------------- renew, timeout, heartbeat
@@ -1004,20 +1041,10 @@ async fn renew_errors() {
     let reply = app
         .post(&format!("{BASE}/{UNKNOWN_ID}/renew"), json!({}))
         .await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let (id, expired_at) = expired_session(&app);
     let reply = app.post(&format!("{BASE}/{id}/renew"), json!({})).await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&id, expired_at),
-    );
+    assert_expired(&reply, &id, expired_at);
 
     // Alive (its expiry was set by hand) but past its maximum duration of 60 minutes.
     let created = Utc::now() - TimeDelta::minutes(90);
@@ -1096,12 +1123,7 @@ async fn timeout_update_errors() {
     let reply = app
         .patch(&format!("{BASE}/{UNKNOWN_ID}/timeout"), json!({}))
         .await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let (expired, expired_at) = expired_session(&app);
     let reply = app
         .patch(
@@ -1109,12 +1131,7 @@ async fn timeout_update_errors() {
             json!({"timeoutMinutes": 10}),
         )
         .await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&expired, expired_at),
-    );
+    assert_expired(&reply, &expired, expired_at);
 }
 
 #[actix_web::test]
@@ -1129,22 +1146,12 @@ async fn heartbeat_records_activity_and_renews() {
     let reply = app
         .post(&format!("{BASE}/{UNKNOWN_ID}/heartbeat"), json!({}))
         .await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{UNKNOWN_ID}' not found"),
-    );
+    assert_not_found(&reply, UNKNOWN_ID);
     let (expired, expired_at) = expired_session(&app);
     let reply = app
         .post(&format!("{BASE}/{expired}/heartbeat"), json!({}))
         .await;
-    assert_error(
-        &reply,
-        410,
-        "SESSION_EXPIRED",
-        &expired_message(&expired, expired_at),
-    );
+    assert_expired(&reply, &expired, expired_at);
 }
 
 // ---------------------------------------------------------------- delete
@@ -1171,12 +1178,7 @@ async fn delete_forgets_the_session_but_keeps_its_channel() {
     );
 
     let again = app.delete(&format!("{BASE}/{id}")).await;
-    assert_error(
-        &again,
-        404,
-        "SESSION_NOT_FOUND",
-        &format!("Session with ID '{id}' not found"),
-    );
+    assert_not_found(&again, &id);
     let gone = app.get(&format!("{BASE}/{id}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
@@ -1188,10 +1190,5 @@ async fn delete_forgets_the_session_but_keeps_its_channel() {
     );
     // `health` is a session id for every method but GET, as in Express.
     let reply = app.delete(&format!("{BASE}/health")).await;
-    assert_error(
-        &reply,
-        404,
-        "SESSION_NOT_FOUND",
-        "Session with ID 'health' not found",
-    );
+    assert_not_found(&reply, "health");
 }

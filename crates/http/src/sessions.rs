@@ -22,6 +22,10 @@ pub const MAX_CONTENT_LENGTH: usize = 4000;
 /// Largest metadata, as the length of its JSON text.
 pub const MAX_METADATA_SIZE: usize = 10 * 1024;
 
+/// How many sessions may be held at once. 1.7.2 has no bound; a client creating sessions faster
+/// than they expire (up to two days each) would otherwise grow the registry without end.
+pub const MAX_SESSIONS: usize = 10_000;
+
 /// Upper bound for any minute value turned into a duration (keeps date arithmetic far from overflow).
 const MINUTES_CAP: f64 = 1_000_000.0;
 
@@ -41,6 +45,8 @@ pub struct SessionConfig {
     /// `SESSION_CLEANUP_INTERVAL_MINUTES`: 5, range 1–60. Expired sessions are also dropped
     /// whenever they are looked at.
     pub cleanup_interval_minutes: u32,
+    /// How many sessions may live at once ([`MAX_SESSIONS`]; not a 1.7.2 setting).
+    pub max_sessions: usize,
 }
 
 impl Default for SessionConfig {
@@ -52,6 +58,7 @@ impl Default for SessionConfig {
             max_duration_minutes: 720,
             warning_threshold_minutes: 5,
             cleanup_interval_minutes: 5,
+            max_sessions: MAX_SESSIONS,
         }
     }
 }
@@ -107,6 +114,7 @@ impl SessionConfig {
                 1,
                 60,
             ),
+            max_sessions: defaults.max_sessions,
         }
     }
 
@@ -518,6 +526,8 @@ pub enum SessionFault {
         created_at: DateTime<Utc>,
         since_creation_ms: i64,
     },
+    /// The registry holds [`SessionConfig::max_sessions`] live sessions already.
+    LimitReached { max_sessions: usize },
 }
 
 /// What `GET /sessions` reports.
@@ -540,6 +550,16 @@ pub struct SessionHealth {
 struct Inner {
     sessions: HashMap<Uuid, Session>,
     last_cleanup: Option<DateTime<Utc>>,
+}
+
+impl Inner {
+    /// Drops every expired session; returns how many.
+    fn drop_expired(&mut self, now: DateTime<Utc>) -> usize {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, session| !session.is_expired(now));
+        self.last_cleanup = Some(now);
+        before - self.sessions.len()
+    }
 }
 
 /// The live sessions.
@@ -578,16 +598,25 @@ impl SessionRegistry {
             .last_cleanup
             .is_none_or(|last| now - last >= interval || now < last);
         if due {
-            inner.sessions.retain(|_, session| !session.is_expired(now));
-            inner.last_cleanup = Some(now);
+            inner.drop_expired(now);
         }
     }
 
-    pub fn insert(&self, session: Session, now: DateTime<Utc>) {
+    /// Adds a session, unless [`SessionConfig::max_sessions`] live sessions are held already.
+    pub fn insert(&self, session: Session, now: DateTime<Utc>) -> Result<(), SessionFault> {
+        let max_sessions = self.config.max_sessions;
         self.with_inner(|inner| {
             self.cleanup_if_due(inner, now);
+            if inner.sessions.len() >= max_sessions {
+                // Full: the expired sessions make room first, however recent the last cleanup.
+                inner.drop_expired(now);
+            }
+            if inner.sessions.len() >= max_sessions && !inner.sessions.contains_key(&session.id) {
+                return Err(SessionFault::LimitReached { max_sessions });
+            }
             inner.sessions.insert(session.id, session);
-        });
+            Ok(())
+        })
     }
 
     /// Looks a live session up and lets `f` work on it; an expired one is dropped.
@@ -694,12 +723,7 @@ impl SessionRegistry {
 
     /// Drops every expired session; returns how many.
     pub fn prune(&self, now: DateTime<Utc>) -> usize {
-        self.with_inner(|inner| {
-            let before = inner.sessions.len();
-            inner.sessions.retain(|_, session| !session.is_expired(now));
-            inner.last_cleanup = Some(now);
-            before - inner.sessions.len()
-        })
+        self.with_inner(|inner| inner.drop_expired(now))
     }
 
     /// The live sessions, oldest first; the expired ones are counted and dropped.
@@ -768,8 +792,8 @@ fn minutes(value: f64) -> TimeDelta {
     TimeDelta::milliseconds((value * 60_000.0).round() as i64)
 }
 
-/// A number as JavaScript prints it: whole numbers without a fraction.
-fn js_number(value: f64) -> Value {
+/// A number as JavaScript prints it: whole numbers without a fraction (`1`, not `1.0`).
+pub(crate) fn js_number(value: f64) -> Value {
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
         json!(value as i64)
     } else {
@@ -875,7 +899,7 @@ mod tests {
             now,
         );
         let id = session.id.to_string();
-        registry.insert(session, now);
+        registry.insert(session, now).unwrap();
         id
     }
 
@@ -1187,7 +1211,7 @@ mod tests {
         );
         stuck.expires_at = at(100);
         let id = stuck.id.to_string();
-        registry.insert(stuck, at(0));
+        registry.insert(stuck, at(0)).unwrap();
         assert_eq!(
             registry.renew(&id, at(40)),
             Err(SessionFault::MaxDurationReached {
@@ -1308,6 +1332,40 @@ mod tests {
             registry.len(),
             2,
             "due again at 6: the 5-minute session is dropped"
+        );
+    }
+
+    #[test]
+    fn a_full_registry_refuses_new_sessions_until_one_expires() {
+        let registry = SessionRegistry::new(&SessionConfig {
+            max_sessions: 2,
+            ..config()
+        });
+        session_with(&registry, timeout(10.0, true, 720.0), at(0));
+        let long = session_with(&registry, timeout(60.0, true, 720.0), at(1));
+        let extra = |now| {
+            let session = Session::new(
+                AgentId::new_random(),
+                ChannelId::new_random(),
+                "u".into(),
+                Map::new(),
+                timeout(30.0, true, 720.0),
+                now,
+            );
+            registry.insert(session, now)
+        };
+        assert_eq!(
+            extra(at(2)),
+            Err(SessionFault::LimitReached { max_sessions: 2 })
+        );
+        assert_eq!(registry.len(), 2);
+        // At 10 the first session has expired: it makes room, though the cleanup is not due.
+        assert_eq!(extra(at(10)), Ok(()));
+        assert_eq!(registry.len(), 2);
+        assert!(registry.get(&long, at(10)).is_ok());
+        assert_eq!(
+            SessionConfig::from_lookup(|_| None).max_sessions,
+            MAX_SESSIONS
         );
     }
 

@@ -15,11 +15,15 @@
 //! - `before`/`after` also accept ISO dates; `PATCH …/timeout` keeps the fields it is not given;
 //! - input of the wrong type (metadata that is not an object, a `timeoutConfig` with a boolean
 //!   timeout, malformed JSON) is a 400 in the sessions' shape, never a 500; an oversized body a 413.
+//! - at most [`crate::sessions::MAX_SESSIONS`] sessions live at once: beyond, creation answers 503
+//!   `SESSION_LIMIT_REACHED` (1.7.2 grows without bound); a deleted default server is recreated
+//!   for the session channel instead of failing with a 500.
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::messaging::render::{iso, list_item_json};
 use crate::messaging::{MessagingError, Post};
+use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::parse_time;
 use crate::routes::messaging::transport::{
     Transport, WaitError, await_agent_response, sse_response,
@@ -35,7 +39,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, TimeDelta, Utc};
 use eliza_bus::{MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
-use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, MessagePage};
+use eliza_domain::messaging::{CentralMessage, ChannelType, MessagePage};
 use eliza_domain::{AgentId, AgentStatus, MessageId, MessageServerId, StoreResult};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -190,6 +194,11 @@ impl SessionError {
                 "createdAt": iso(&created_at),
                 "timeSinceCreation": since_creation_ms,
             })),
+            SessionFault::LimitReached { max_sessions } => SessionError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SESSION_LIMIT_REACHED",
+                format!("Too many active sessions (at most {max_sessions}); try again later"),
+            ),
         }
     }
 
@@ -356,30 +365,33 @@ async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) ->
     channel_metadata.insert("userId".into(), json!(user_text));
     channel_metadata.insert("timeoutConfig".into(), timeout.to_json());
     channel_metadata.extend(session.metadata.clone());
-    let channel = Channel {
-        id: session.channel_id,
-        message_server_id: MessageServerId(DEFAULT_SERVER_ID),
-        name: format!("session-{}", session.id),
-        channel_type: ChannelType::Dm,
-        source_type: None,
-        source_id: None,
-        topic: None,
-        metadata: Some(Value::Object(channel_metadata)),
-        created_at: now,
-        updated_at: now,
-    };
     let mut participants = vec![agent_id.to_string()];
     if validate_uuid(user_text) != Some(agent_id.as_uuid()) {
         participants.push(user_text.to_owned());
     }
-    if let Err(err) = state.store.create_channel(&channel, &participants).await {
-        tracing::error!(%err, session = %session.id, "session channel not created");
+    let channel = NewChannel {
+        id: session.channel_id,
+        server: MessageServerId(DEFAULT_SERVER_ID),
+        name: format!("session-{}", session.id),
+        channel_type: ChannelType::Dm,
+        source_type: None,
+        metadata: Some(Value::Object(channel_metadata)),
+        participants,
+    };
+    let created = session.created_json();
+    let session_id = session.id.to_string();
+    // The session takes its place first, so a full registry refuses before a channel is made.
+    state
+        .sessions
+        .insert(session, now)
+        .map_err(|fault| SessionError::from_fault(&session_id, fault))?;
+    if let Err(err) = channels::create(state.store.as_ref(), channel).await {
+        state.sessions.remove(&session_id);
+        tracing::error!(err = %err.message, session = %session_id, "session channel not created");
         return Err(SessionError::creation_failed(
             "Failed to create channel or add participants",
         ));
     }
-    let created = session.created_json();
-    state.sessions.insert(session, now);
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -452,19 +464,10 @@ async fn send_message(
 
     let channel = match state.store.get_channel(session.channel_id).await {
         Ok(Some(channel)) => channel,
-        Ok(None) => {
-            // Someone deleted the session's channel: the session cannot be used any more.
-            state.sessions.remove(&canonical_id);
-            return Err(SessionError::not_found(id)
-                .with_details(json!({"reason": "The session's channel no longer exists"})));
-        }
+        Ok(None) => return Err(channel_gone(&state, &canonical_id, id)),
         Err(err) => {
             tracing::error!(%err, session = %canonical_id, "session channel unavailable");
-            return Err(SessionError::send_failed(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                id,
-                "Failed to create message in database",
-            ));
+            return Err(store_failed(id));
         }
     };
     let mut metadata = match channel.metadata {
@@ -500,18 +503,12 @@ async fn send_message(
     };
     let posted = match state.messaging.post(post).await {
         Ok(posted) => posted,
+        Err(MessagingError::ChannelNotFound(_)) => {
+            return Err(channel_gone(&state, &canonical_id, id));
+        }
         Err(err) => {
-            if let MessagingError::ChannelNotFound(_) = err {
-                state.sessions.remove(&canonical_id);
-                return Err(SessionError::not_found(id)
-                    .with_details(json!({"reason": "The session's channel no longer exists"})));
-            }
             tracing::error!(%err, session = %canonical_id, "session message not stored");
-            return Err(SessionError::send_failed(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                id,
-                "Failed to create message in database",
-            ));
+            return Err(store_failed(id));
         }
     };
     let user_message = serde_json::to_value(&posted.message).map_err(|err| {
@@ -543,6 +540,22 @@ async fn send_message(
         }
         _ => Ok(HttpResponse::Created().json(message_answer(&user_message, None, &session_status))),
     }
+}
+
+/// Someone deleted the session's channel: the session cannot be used any more and is dropped.
+fn channel_gone(state: &AppState, canonical_id: &str, id: &str) -> SessionError {
+    state.sessions.remove(canonical_id);
+    SessionError::not_found(id)
+        .with_details(json!({"reason": "The session's channel no longer exists"}))
+}
+
+/// The store failed while sending in session `id`.
+fn store_failed(id: &str) -> SessionError {
+    SessionError::send_failed(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        id,
+        "Failed to create message in database",
+    )
 }
 
 /// The 201 body: every 1.7.2 key, plus `data` for api-client (which returns `json.data` when
