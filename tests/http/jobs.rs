@@ -60,6 +60,24 @@ async fn wait_for(app: &MessagingApp, job_id: &str, status: &str, attempts: u32)
     panic!("job {job_id} never reached {status}: {last}");
 }
 
+/// An app with one running echo agent named "Echo".
+async fn app_with_echo() -> (MessagingApp, AgentId) {
+    let app = MessagingApp::new().await;
+    let agent = app.echo_agent("Echo").await;
+    (app, agent)
+}
+
+/// Asks `agent` and waits until the job is completed; returns the job id.
+async fn completed_job(app: &MessagingApp, agent: AgentId, content: &str) -> String {
+    let created = create(
+        app,
+        json!({"userId": user_id(), "agentId": agent, "content": content}),
+    )
+    .await;
+    wait_for(app, job_id(&created), "completed", 100).await;
+    job_id(&created).to_owned()
+}
+
 /// An agent that is started but that nothing answers for.
 async fn silent_agent(app: &MessagingApp, name: &str) -> AgentId {
     let id = app.stopped_agent(name).await;
@@ -72,8 +90,7 @@ async fn silent_agent(app: &MessagingApp, name: &str) -> AgentId {
 
 #[actix_web::test]
 async fn a_job_completes_with_the_agents_reply() {
-    let app = MessagingApp::new().await;
-    let agent = app.echo_agent("Echo").await;
+    let (app, agent) = app_with_echo().await;
     let user = user_id();
     let created = create(
         &app,
@@ -106,8 +123,7 @@ async fn a_job_completes_with_the_agents_reply() {
 
 #[actix_web::test]
 async fn the_job_channel_and_question_are_stored() {
-    let app = MessagingApp::new().await;
-    let agent = app.echo_agent("Echo").await;
+    let (app, agent) = app_with_echo().await;
     let user = user_id();
     let created = create(
         &app,
@@ -172,9 +188,29 @@ async fn the_job_channel_and_question_are_stored() {
 }
 
 #[actix_web::test]
+async fn a_deleted_default_server_is_recreated_for_the_job_channel() {
+    let (app, agent) = app_with_echo().await;
+    let default = MessageServerId(DEFAULT_SERVER_ID);
+    assert!(
+        app.state
+            .store
+            .delete_message_server(default)
+            .await
+            .unwrap()
+    );
+    let id = completed_job(&app, agent, "still there?").await;
+    let channels = app.state.store.list_server_channels(default).await.unwrap();
+    assert!(
+        channels
+            .iter()
+            .any(|channel| channel.name == format!("job-{id}")),
+        "the job channel is on the recreated default server"
+    );
+}
+
+#[actix_web::test]
 async fn without_agent_id_the_running_agent_is_asked() {
-    let app = MessagingApp::new().await;
-    let agent = app.echo_agent("Echo").await;
+    let (app, agent) = app_with_echo().await;
     let created = create(&app, json!({"userId": user_id(), "content": "ping"})).await;
     let job = wait_for(&app, job_id(&created), "completed", 100).await;
     assert_eq!(job["agentId"], json!(agent));
@@ -315,18 +351,11 @@ async fn action_notices_are_not_the_answer() {
 
 #[actix_web::test]
 async fn list_filters_by_status_and_limits() {
-    let app = MessagingApp::new().await;
-    let echo = app.echo_agent("Echo").await;
+    let (app, echo) = app_with_echo().await;
     let silent = silent_agent(&app, "Silent").await;
     let mut done = Vec::new();
     for text in ["one", "two"] {
-        let created = create(
-            &app,
-            json!({"userId": user_id(), "agentId": echo, "content": text}),
-        )
-        .await;
-        wait_for(&app, job_id(&created), "completed", 100).await;
-        done.push(job_id(&created).to_owned());
+        done.push(completed_job(&app, echo, text).await);
     }
     let waiting = create(
         &app,
@@ -396,12 +425,7 @@ async fn health_counts_jobs_and_rates() {
     let echo = app.echo_agent("Echo").await;
     let silent = silent_agent(&app, "Silent").await;
     for text in ["a", "b"] {
-        let created = create(
-            &app,
-            json!({"userId": user_id(), "agentId": echo, "content": text}),
-        )
-        .await;
-        wait_for(&app, job_id(&created), "completed", 100).await;
+        completed_job(&app, echo, text).await;
     }
     create(
         &app,
@@ -493,8 +517,7 @@ async fn agents_must_exist_and_run() {
 
 #[actix_web::test]
 async fn every_validation_error_has_its_text() {
-    let app = MessagingApp::new().await;
-    let agent = app.echo_agent("Echo").await;
+    let (app, agent) = app_with_echo().await;
     let user = user_id();
     let cases = [
         (json!([1, 2]), "Request body must be an object"),

@@ -9,6 +9,7 @@
 //! expiry (1.7.2's cleanup timer drops them within a minute of their expiry). Every method takes
 //! the current time (epoch milliseconds), so the rules are testable without a clock.
 
+use crate::sessions::js_number;
 use eliza_domain::{AgentId, ChannelId, MessageId};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -218,15 +219,6 @@ impl JobHealth {
             },
             "maxJobs": self.max_jobs,
         })
-    }
-}
-
-/// A number the way JavaScript prints it: integral values without a fraction (`1`, not `1.0`).
-fn js_number(value: f64) -> Value {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        json!(value as i64)
-    } else {
-        json!(value)
     }
 }
 

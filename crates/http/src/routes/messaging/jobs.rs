@@ -4,7 +4,6 @@
 //! Unlike 1.7.2, a job completes: it waits for the agent's reply to its question through the
 //! messaging service (which sees agent replies, where 1.7.2's bus listener never did).
 
-use crate::agent_ops::ensure_default_server;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{
@@ -12,7 +11,9 @@ use crate::jobs::{
     MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, NewJob,
 };
 use crate::messaging::{Post, ReplyWatch};
-use crate::routes::messaging::params::store_error;
+use crate::routes::messaging::channels::{self, NewChannel};
+use crate::routes::messaging::params::{bad_request, store_error};
+use crate::sessions::{js_length, js_parse_int};
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -20,7 +21,7 @@ use actix_web::web::{self, ServiceConfig};
 use chrono::Utc;
 use eliza_bus::{BusMessage, MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
-use eliza_domain::messaging::{Channel, ChannelType};
+use eliza_domain::messaging::ChannelType;
 use eliza_domain::{AgentId, ChannelId, MessageServerId};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -42,10 +43,6 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::plain(StatusCode::BAD_REQUEST, message)
-}
-
 fn not_found(message: impl Into<String>) -> ApiError {
     ApiError::plain(StatusCode::NOT_FOUND, message)
 }
@@ -59,11 +56,6 @@ struct CreateRequest {
     agent_id: Option<String>,
     metadata: Map<String, Value>,
     timeout_ms: i64,
-}
-
-/// Length as JavaScript counts it (UTF-16 code units).
-fn js_length(text: &str) -> usize {
-    text.encode_utf16().count()
 }
 
 /// The checks of 1.7.2's `validateCreateJobRequest`, in its order, then the UUID checks.
@@ -167,12 +159,15 @@ async fn resolve_agent(state: &AppState, requested: Option<&str>) -> Result<Agen
     }
 }
 
-/// `{…base, …extra}` as JavaScript spreads it (an existing key keeps its place, takes the new value).
-fn spread(mut base: Map<String, Value>, extra: &Map<String, Value>) -> Value {
-    for (key, value) in extra {
-        base.insert(key.clone(), value.clone());
-    }
-    Value::Object(base)
+/// `{…defaults, …extra}` as JavaScript spreads it (an existing key keeps its place, takes the
+/// new value).
+fn spread(defaults: Value, extra: &Map<String, Value>) -> Value {
+    let mut spread = match defaults {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    spread.extend(extra.clone());
+    Value::Object(spread)
 }
 
 async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
@@ -197,8 +192,8 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
 
     if let Err(err) = create_job_channel(&state, &request, job_id, agent_id, channel_id).await {
         state.jobs.remove(job_id);
-        tracing::error!(job = %job_id, %err, "failed to create job channel");
-        return Err(store_error(err, "Failed to create job channel"));
+        tracing::error!(job = %job_id, err = %err.message, "failed to create job channel");
+        return Err(err);
     }
 
     let Some(job) = state.jobs.start_processing(job_id) else {
@@ -218,7 +213,7 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
             source_id: None,
             in_reply_to: None,
             metadata: Some(spread(
-                json_map(json!({"jobId": job_id, "isJobMessage": true})),
+                json!({"jobId": job_id, "isJobMessage": true}),
                 &request.metadata,
             )),
         },
@@ -256,13 +251,6 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     Ok(HttpResponse::Created().json(answer))
 }
 
-fn json_map(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 /// The job's DM channel `job-<jobId>` on the default server; only the agent takes part (1.7.2).
 async fn create_job_channel(
     state: &AppState,
@@ -270,35 +258,34 @@ async fn create_job_channel(
     job_id: Uuid,
     agent_id: AgentId,
     channel_id: ChannelId,
-) -> Result<(), eliza_domain::StoreError> {
-    ensure_default_server(state.store.as_ref()).await?;
-    let now = Utc::now();
+) -> Result<(), ApiError> {
     let metadata = spread(
-        json_map(json!({
+        json!({
             "jobId": job_id,
             "agentId": agent_id,
             "userId": request.user_id,
             "isJobChannel": true,
-        })),
+        }),
         &request.metadata,
     );
-    let channel = Channel {
+    let new = NewChannel {
         id: channel_id,
-        message_server_id: MessageServerId(DEFAULT_SERVER_ID),
+        server: MessageServerId(DEFAULT_SERVER_ID),
         name: format!("job-{job_id}"),
         channel_type: ChannelType::Dm,
         source_type: None,
-        source_id: None,
-        topic: None,
         metadata: Some(metadata),
-        created_at: now,
-        updated_at: now,
+        participants: vec![agent_id.to_string()],
     };
-    state
-        .store
-        .create_channel(&channel, &[agent_id.to_string()])
-        .await?;
-    Ok(())
+    match channels::create(state.store.as_ref(), new).await {
+        Ok(_) => Ok(()),
+        // 1.7.2's text for this route.
+        Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => Err(ApiError {
+            message: "Failed to create job channel".to_owned(),
+            ..err
+        }),
+        Err(err) => Err(err),
+    }
 }
 
 /// Waits (at most `timeout`) for the agent's answer and records the outcome.
@@ -351,27 +338,16 @@ async fn answer_of(
     }
 }
 
-/// `limit` as 1.7.2 reads it (`parseInt(limit) || 50`); a negative limit also means 50.
+/// `limit` as 1.7.2 reads it (`parseInt(limit) || 50`); a negative limit also means 50, one too
+/// large to read means "everything".
 fn list_limit(text: Option<&str>) -> usize {
     const DEFAULT: usize = 50;
-    let Some(text) = text else {
-        return DEFAULT;
-    };
-    let text = text.trim_start();
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let digits = &digits[..end];
-    if digits.is_empty() || negative || digits.bytes().all(|digit| digit == b'0') {
-        return DEFAULT;
+    match text.and_then(js_parse_int) {
+        // `js_parse_int` saturates: the number was too large to read.
+        Some(i64::MAX) => usize::MAX,
+        Some(limit) if limit > 0 => usize::try_from(limit).unwrap_or(usize::MAX),
+        _ => DEFAULT,
     }
-    // All digits: only too large a number fails to parse, and it means "everything".
-    digits.parse::<usize>().unwrap_or(usize::MAX)
 }
 
 async fn list_jobs(
@@ -514,10 +490,10 @@ mod tests {
 
     #[test]
     fn metadata_spreads_over_the_defaults() {
-        let extra = json_map(json!({"jobId": "mine", "topic": "t"}));
+        let extra = json!({"jobId": "mine", "topic": "t"});
         let spread = spread(
-            json_map(json!({"jobId": "j", "isJobMessage": true})),
-            &extra,
+            json!({"jobId": "j", "isJobMessage": true}),
+            extra.as_object().unwrap(),
         );
         assert_eq!(
             spread.to_string(),
