@@ -33,9 +33,10 @@ pub const LEVELS: [(&str, u8); 9] = [
 /// The pino number of a level name (case-insensitive) or of a numeric string naming a known level.
 pub fn level_value(name: &str) -> Option<u8> {
     let name = name.trim();
+    let number = name.parse::<u8>().ok();
     LEVELS
         .iter()
-        .find(|(level, value)| level.eq_ignore_ascii_case(name) || value.to_string() == name)
+        .find(|(level, value)| level.eq_ignore_ascii_case(name) || number == Some(*value))
         .map(|(_, value)| *value)
 }
 

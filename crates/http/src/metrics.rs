@@ -137,12 +137,11 @@ impl Metrics {
     pub fn record_request(
         &self,
         method: &Method,
-        route: &str,
+        route: String,
         status: StatusCode,
         elapsed: Duration,
     ) {
         let method = method_label(method);
-        let route = route.to_owned();
         self.with(|| {
             metrics::counter!(REQUESTS_TOTAL, "method" => method, "route" => route.clone(), "status" => status_class(status))
                 .increment(1);
@@ -227,7 +226,7 @@ pub async fn track(
         Ok(res) => res.status(),
         Err(err) => err.as_response_error().status_code(),
     };
-    metrics.record_request(&method, &route, status, started.elapsed());
+    metrics.record_request(&method, route, status, started.elapsed());
     result
 }
 
@@ -263,13 +262,13 @@ mod tests {
         let route = "/unit-test/{id}";
         metrics.record_request(
             &Method::GET,
-            route,
+            route.to_owned(),
             StatusCode::OK,
             Duration::from_millis(3),
         );
         metrics.record_request(
             &Method::GET,
-            route,
+            route.to_owned(),
             StatusCode::NOT_FOUND,
             Duration::from_millis(30),
         );

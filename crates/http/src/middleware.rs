@@ -19,10 +19,6 @@ form-action 'self'; frame-ancestors 'self'; img-src 'self' data: blob: https: ht
 object-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval' *; script-src-attr 'none'; style-src 'self' https: 'unsafe-inline'; \
 connect-src 'self' ws: wss: https: http:";
 
-fn state(req: &ServiceRequest) -> Option<web::Data<AppState>> {
-    req.app_data::<web::Data<AppState>>().cloned()
-}
-
 /// Whether the request carries the configured token (`X-API-KEY`, or `Authorization: Bearer` as seed 002 documents).
 pub fn has_valid_api_key(headers: &HeaderMap, token: &str) -> bool {
     let presented = headers
@@ -51,20 +47,19 @@ pub async fn require_api_key(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let token = state(&req).and_then(|s| s.config.auth_token.clone());
-    match token {
-        Some(token)
-            if req.method() != Method::OPTIONS && !has_valid_api_key(req.headers(), &token) =>
-        {
-            Ok(req
-                .into_response(ApiError::unauthorized().error_response())
-                .map_into_right_body())
-        }
-        _ => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+    let denied = req.method() != Method::OPTIONS
+        && req
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.config.auth_token.as_deref())
+            .is_some_and(|token| !has_valid_api_key(req.headers(), token));
+    if denied {
+        return Ok(req
+            .into_response(ApiError::unauthorized().error_response())
+            .map_into_right_body());
     }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// 400 `INVALID_CONTENT_TYPE` for a POST/PUT/PATCH body that is not JSON, multipart or urlencoded.
@@ -133,12 +128,11 @@ pub async fn cors(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let allowed = match (&origin, state(&req)) {
-        (Some(origin), Some(state)) => origin
-            .to_str()
-            .is_ok_and(|o| allowed_origin(&state.config.cors_origins, o)),
-        _ => false,
-    };
+    let allowed = origin
+        .as_ref()
+        .and_then(|origin| origin.to_str().ok())
+        .zip(req.app_data::<web::Data<AppState>>())
+        .is_some_and(|(origin, state)| allowed_origin(&state.config.cors_origins, origin));
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()

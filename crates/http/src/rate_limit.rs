@@ -168,6 +168,9 @@ struct Windows {
 #[derive(Debug)]
 pub struct FixedWindow {
     rule: LimitRule,
+    /// `RateLimit-Policy` and `RateLimit-Limit`, the same on every response.
+    policy: HeaderValue,
+    limit: HeaderValue,
     windows: Mutex<Windows>,
 }
 
@@ -180,6 +183,8 @@ impl FixedWindow {
         };
         FixedWindow {
             rule,
+            policy: HeaderValue::from_str(&rule.policy()).unwrap_or(HeaderValue::from_static("")),
+            limit: HeaderValue::from(rule.max),
             windows: Mutex::new(windows),
         }
     }
@@ -327,15 +332,13 @@ async fn limit<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    let Some(limiters) = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.limiters.clone())
-    else {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body);
     };
+    let limiters = &state.limiters;
     let ip = client_ip(
         req.peer_addr(),
         req.headers(),
@@ -348,14 +351,13 @@ async fn limit<B: MessageBody>(
             .map(ServiceResponse::map_into_left_body);
     };
     let decision = limiter.hit(ClientKey::of(ip), Instant::now());
-    let policy = limiter.rule().policy();
     if !decision.allowed {
         let mut res = req.into_response(kind.rejection());
-        set_headers(res.headers_mut(), &policy, &decision, true);
+        set_headers(res.headers_mut(), limiter, &decision, true);
         return Ok(res.map_into_right_body());
     }
     let mut res = next.call(req).await?;
-    set_headers(res.headers_mut(), &policy, &decision, false);
+    set_headers(res.headers_mut(), limiter, &decision, false);
     Ok(res.map_into_left_body())
 }
 
@@ -369,18 +371,30 @@ fn ceil_secs(duration: Duration) -> u64 {
 
 /// The draft-6 headers (`RateLimit-Reset` omitted at zero, as express-rate-limit does), plus
 /// `Retry-After` on a rejection.
-fn set_headers(headers: &mut HeaderMap, policy: &str, decision: &Decision, rejected: bool) {
+fn set_headers(
+    headers: &mut HeaderMap,
+    limiter: &FixedWindow,
+    decision: &Decision,
+    rejected: bool,
+) {
     let reset = ceil_secs(decision.reset);
-    let mut set = |name: &'static str, value: String| {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    };
-    set("ratelimit-policy", policy.to_owned());
-    set("ratelimit-limit", decision.limit.to_string());
-    set("ratelimit-remaining", decision.remaining.to_string());
+    headers.insert(
+        HeaderName::from_static("ratelimit-policy"),
+        limiter.policy.clone(),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        limiter.limit.clone(),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(decision.remaining),
+    );
     if reset > 0 {
-        set("ratelimit-reset", reset.to_string());
+        headers.insert(
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderValue::from(reset),
+        );
     }
     if rejected {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(reset));
@@ -547,7 +561,7 @@ mod tests {
 
     #[test]
     fn headers_follow_draft_6() {
-        let rule = LimitRule::new(1000, Duration::from_secs(900));
+        let limiter = FixedWindow::new(LimitRule::new(1000, Duration::from_secs(900)));
         let decision = Decision {
             allowed: false,
             limit: 1000,
@@ -555,7 +569,7 @@ mod tests {
             reset: Duration::from_millis(1500),
         };
         let mut headers = HeaderMap::new();
-        set_headers(&mut headers, &rule.policy(), &decision, true);
+        set_headers(&mut headers, &limiter, &decision, true);
         let get = |name: &str| {
             headers
                 .get(name)
