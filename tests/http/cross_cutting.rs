@@ -1,52 +1,22 @@
 //! Envelopes, auth, CORS, security headers, Content-Type and size limits, trailing slashes.
 
-use crate::support::TestApp;
+use crate::support::{KEY_HEADERS, TestApp};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use eliza_http::{CorsOrigins, HttpConfig};
 use serde_json::json;
 
-async fn with_token() -> TestApp {
-    TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await
-}
-
 #[actix_rt::test]
 async fn api_requires_the_token_when_set() {
-    let app = with_token().await;
-    let denied = app.get("/api/agents").await;
-    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        denied.json,
-        json!({"error": "API key required", "message": "Missing or invalid X-API-KEY header"})
-    );
-    let wrong = app
-        .call(
-            TestRequest::get()
-                .uri("/api/agents")
-                .insert_header(("x-api-key", "nope")),
-        )
-        .await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let with_key = app
-        .call(
-            TestRequest::get()
-                .uri("/api/agents")
-                .insert_header(("x-api-key", "s3cret")),
-        )
-        .await;
-    assert_eq!(with_key.status, StatusCode::OK);
-    let bearer = app
-        .call(
-            TestRequest::get()
-                .uri("/api/agents")
-                .insert_header(("authorization", "Bearer s3cret")),
-        )
-        .await;
-    assert_eq!(bearer.status, StatusCode::OK);
+    let app = TestApp::with_token().await;
+    app.get("/api/agents").await.assert_unauthorized();
+    app.get_with("/api/agents", ("x-api-key", "nope"))
+        .await
+        .assert_unauthorized();
+    for header in KEY_HEADERS {
+        let reply = app.get_with("/api/agents", header).await;
+        assert_eq!(reply.status, StatusCode::OK, "{header:?}");
+    }
     assert_eq!(
         app.get("/agents").await.status,
         StatusCode::UNAUTHORIZED,
@@ -56,7 +26,7 @@ async fn api_requires_the_token_when_set() {
 
 #[actix_rt::test]
 async fn preflight_is_204_before_auth_and_reflects_the_origin() {
-    let app = with_token().await;
+    let app = TestApp::with_token().await;
     let reply = app
         .call(
             TestRequest::default()

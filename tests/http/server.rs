@@ -1,12 +1,10 @@
 //! `/api/server/*` (and the seed-004 `/api/runtime/*` aliases), `/healthz`, `/health`, `/metrics`.
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 
-use crate::support::TestApp;
+use crate::support::{KEY_HEADERS, TestApp};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::{TimeZone, Utc};
-use eliza_domain::agent::Agent;
-use eliza_domain::character::Character;
 use eliza_domain::ids::MessageServerId;
 use eliza_domain::messaging::MessageServer;
 use eliza_http::logs::LogEntry;
@@ -19,15 +17,6 @@ const REMOTE_PEER: &str = "203.0.113.50:4000";
 const LEVELS: [&str; 9] = [
     "fatal", "error", "warn", "info", "log", "progress", "success", "debug", "trace",
 ];
-
-/// Stores and starts an agent, so the health routes see one running.
-pub async fn start_agent(app: &TestApp, name: &str) -> Agent {
-    let character = Character::from_json(&json!({"name": name, "bio": "test"})).unwrap();
-    let agent = Agent::new(character, Utc::now());
-    app.state.store.create_agent(&agent).await.unwrap();
-    app.state.agents.start(&agent).await.unwrap();
-    agent
-}
 
 fn is_iso(value: &Value) -> bool {
     value
@@ -70,7 +59,7 @@ async fn ping_hello_and_status_under_both_prefixes() {
         );
         assert!(is_iso(&status.json["timestamp"]));
     }
-    start_agent(&app, "Eliza").await;
+    app.start_agent("Eliza").await;
     assert_eq!(
         app.get("/api/runtime/status").await.json["agentCount"],
         json!(1)
@@ -96,7 +85,7 @@ async fn server_health_is_503_without_agents_and_200_with() {
         assert_eq!(down.json["version"], json!("9.9.9"));
         assert!(down.json.get("agentCount").is_none());
     }
-    start_agent(&app, "Eliza").await;
+    app.start_agent("Eliza").await;
     let up = app.get("/api/server/health").await;
     assert_eq!(up.status, StatusCode::OK);
     assert_eq!(up.json["dependencies"], json!({"agents": "healthy"}));
@@ -329,11 +318,7 @@ async fn stop_from_a_remote_peer_needs_the_api_key() {
     );
     assert!(!shutdown_requested(&open.state.shutdown).await);
 
-    let keyed = TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await;
+    let keyed = TestApp::with_token().await;
     assert_eq!(keyed.call(remote()).await.status, StatusCode::UNAUTHORIZED);
     assert!(!shutdown_requested(&keyed.state.shutdown).await);
     let with_key = keyed
@@ -352,36 +337,17 @@ async fn stop_from_a_remote_peer_needs_the_api_key() {
 
 #[actix_rt::test]
 async fn server_routes_need_the_key_when_a_token_is_set() {
-    let app = TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await;
-    let denied = app.get("/api/server/ping").await;
-    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        denied.json,
-        json!({"error": "API key required", "message": "Missing or invalid X-API-KEY header"})
-    );
-    for (name, value) in [("x-api-key", "s3cret"), ("authorization", "Bearer s3cret")] {
-        let reply = app
-            .call(
-                TestRequest::get()
-                    .uri("/api/runtime/hello")
-                    .insert_header((name, value)),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{name}");
+    let app = TestApp::with_token().await;
+    app.get("/api/server/ping").await.assert_unauthorized();
+    for header in KEY_HEADERS {
+        let reply = app.get_with("/api/runtime/hello", header).await;
+        assert_eq!(reply.status, StatusCode::OK, "{header:?}");
     }
 }
 
 #[actix_rt::test]
 async fn healthz_and_health_are_public() {
-    let app = TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await;
+    let app = TestApp::with_token().await;
     let healthz = app.get("/healthz").await;
     assert_eq!(healthz.status, StatusCode::OK);
     assert_eq!(healthz.json["status"], json!("ok"));
@@ -404,7 +370,7 @@ async fn healthz_and_health_are_public() {
             &json!("unknown")
         )
     );
-    start_agent(&app, "Eliza").await;
+    app.start_agent("Eliza").await;
     let ok = app.get("/health").await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(
@@ -466,26 +432,11 @@ async fn metrics_count_requests_by_route_pattern() {
 
 #[actix_rt::test]
 async fn metrics_need_the_key_when_a_token_is_set() {
-    let app = TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await;
-    let denied = app.get("/metrics").await;
-    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        denied.json,
-        json!({"error": "API key required", "message": "Missing or invalid X-API-KEY header"})
-    );
-    for (name, value) in [("x-api-key", "s3cret"), ("authorization", "Bearer s3cret")] {
-        let reply = app
-            .call(
-                TestRequest::get()
-                    .uri("/metrics")
-                    .insert_header((name, value)),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{name}");
+    let app = TestApp::with_token().await;
+    app.get("/metrics").await.assert_unauthorized();
+    for header in KEY_HEADERS {
+        let reply = app.get_with("/metrics", header).await;
+        assert_eq!(reply.status, StatusCode::OK, "{header:?}");
         assert!(
             reply
                 .json

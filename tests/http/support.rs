@@ -5,6 +5,8 @@ use crate::backend::{DatabaseGuard, database_url};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
+use eliza_domain::agent::Agent;
+use eliza_domain::character::Character;
 use eliza_domain::lifecycle::StatusRegistry;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, app};
@@ -16,6 +18,11 @@ use tempfile::TempDir;
 
 /// The loopback peer every request comes from unless it names another.
 pub const LOOPBACK_PEER: &str = "127.0.0.1:40000";
+/// The API token of [`TestApp::with_token`].
+pub const TOKEN: &str = "s3cret";
+/// Both ways a client presents [`TOKEN`].
+pub const KEY_HEADERS: [(&str, &str); 2] =
+    [("x-api-key", TOKEN), ("authorization", "Bearer s3cret")];
 
 pub struct TestApp {
     pub state: AppState,
@@ -35,6 +42,15 @@ pub struct Reply {
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// 401 in family D: the API key is missing or wrong.
+    pub fn assert_unauthorized(&self) {
+        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{:?}", self.json);
+        assert_eq!(
+            self.json,
+            serde_json::json!({"error": "API key required", "message": "Missing or invalid X-API-KEY header"})
+        );
     }
 }
 
@@ -63,6 +79,35 @@ impl TestApp {
             dir,
             _database: database,
         }
+    }
+
+    /// An app whose `/api/*` and `/metrics` need [`TOKEN`].
+    pub async fn with_token() -> TestApp {
+        Self::with_config(HttpConfig {
+            auth_token: Some(TOKEN.into()),
+            ..HttpConfig::default()
+        })
+        .await
+    }
+
+    /// Stores and starts an agent (without HTTP), so the health and status routes see it running.
+    pub async fn start_agent(&self, name: &str) -> Agent {
+        let character = Character::from_json(&serde_json::json!({"name": name, "bio": "test"}))
+            .expect("character");
+        let agent = Agent::new(character, chrono::Utc::now());
+        self.state
+            .store
+            .create_agent(&agent)
+            .await
+            .expect("create agent");
+        self.state.agents.start(&agent).await.expect("start agent");
+        agent
+    }
+
+    /// A GET of `path` with `header` set (one of [`KEY_HEADERS`], say).
+    pub async fn get_with(&self, path: &str, header: (&str, &str)) -> Reply {
+        self.call(TestRequest::get().uri(path).insert_header(header))
+            .await
     }
 
     pub async fn call(&self, req: TestRequest) -> Reply {

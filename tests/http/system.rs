@@ -2,8 +2,7 @@
 //! seed 001's `environment` alias).
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 
-use crate::server::start_agent;
-use crate::support::TestApp;
+use crate::support::{KEY_HEADERS, TestApp};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use eliza_http::HttpConfig;
@@ -69,8 +68,8 @@ async fn config_reports_data_isolation() {
 #[actix_rt::test]
 async fn status_reports_uptime_memory_and_agents() {
     let app = TestApp::new().await;
-    let agent = start_agent(&app, "Eliza").await;
-    start_agent(&app, "Bob").await;
+    let agent = app.start_agent("Eliza").await;
+    app.start_agent("Bob").await;
     app.state.agents.stop(agent.id).await;
     let reply = app.get("/api/system/status").await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -212,30 +211,15 @@ async fn env_post_with_a_bad_body_is_400_and_changes_nothing() {
 
 #[actix_rt::test]
 async fn system_routes_need_the_key_when_a_token_is_set() {
-    let app = TestApp::with_config(HttpConfig {
-        auth_token: Some("s3cret".into()),
-        ..HttpConfig::default()
-    })
-    .await;
+    let app = TestApp::with_token().await;
     for route in [
         "/api/system/version",
         "/api/system/config",
         "/api/system/status",
         "/api/system/env/local",
     ] {
-        let denied = app.get(route).await;
-        assert_eq!(denied.status, StatusCode::UNAUTHORIZED, "{route}");
-        assert_eq!(
-            denied.json,
-            json!({"error": "API key required", "message": "Missing or invalid X-API-KEY header"})
-        );
-        let allowed = app
-            .call(
-                TestRequest::get()
-                    .uri(route)
-                    .insert_header(("x-api-key", "s3cret")),
-            )
-            .await;
+        app.get(route).await.assert_unauthorized();
+        let allowed = app.get_with(route, KEY_HEADERS[0]).await;
         assert_eq!(allowed.status, StatusCode::OK, "{route}");
     }
 }
