@@ -43,7 +43,8 @@ pub fn env_var(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn env_flag(name: &str) -> Option<bool> {
+/// A boolean variable: `1`, `true`, `yes` or `on` (any case) is true, any other value false.
+pub fn env_flag(name: &str) -> Option<bool> {
     env_var(name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
@@ -101,16 +102,10 @@ pub fn http_config_from_env() -> Result<HttpConfig, String> {
             .map_err(|err| format!("cannot read the working directory: {err}"))?,
         secret_salt: env_var("SECRET_SALT").unwrap_or_else(|| DEFAULT_SECRET_SALT.to_owned()),
         reply_timeout: millis_from_env("REPLY_TIMEOUT_MS", HttpConfig::default().reply_timeout)?,
-        sessions: sessions_from(env_var),
+        sessions: SessionConfig::from_lookup(env_var),
         socket_io: socket_io_from_env()?,
         socket_api_key: env_var("SERVER_API_KEY"),
     })
-}
-
-/// The `SESSION_*` variables of `/api/messaging/sessions`, read as 1.7.2 reads them (unreadable
-/// values keep the default, out-of-range ones are clamped).
-fn sessions_from(lookup: impl Fn(&str) -> Option<String>) -> SessionConfig {
-    SessionConfig::from_lookup(lookup)
 }
 
 /// The Engine.IO heartbeat: `SOCKETIO_PING_INTERVAL_MS`, `SOCKETIO_PING_TIMEOUT_MS`.
@@ -219,13 +214,16 @@ mod tests {
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())
         };
-        let config = sessions_from(lookup);
+        let config = SessionConfig::from_lookup(lookup);
         assert_eq!(config.default_timeout_minutes, 45);
         assert_eq!(config.min_timeout_minutes, 10);
         assert_eq!(config.max_timeout_minutes, 60, "clamped to 60..10080");
         assert_eq!(config.max_duration_minutes, 600);
         assert_eq!(config.warning_threshold_minutes, 2);
         assert_eq!(config.cleanup_interval_minutes, 5, "unreadable: default");
-        assert_eq!(sessions_from(|_| None), SessionConfig::default());
+        assert_eq!(
+            SessionConfig::from_lookup(|_| None),
+            SessionConfig::default()
+        );
     }
 }

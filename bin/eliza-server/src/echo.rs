@@ -17,12 +17,7 @@ pub const ENV: &str = "ELIZA_ECHO_AGENTS";
 
 /// Whether `ELIZA_ECHO_AGENTS` asks for echo agents.
 pub fn requested() -> bool {
-    std::env::var(ENV).is_ok_and(|value| {
-        matches!(
-            value.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+    crate::config::env_flag(ENV).unwrap_or(false)
 }
 
 /// The shared state with echo agents wired in: the lifecycle opens an inbox and spawns an echo
@@ -33,8 +28,14 @@ pub fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> 
     );
     let inboxes = AgentInboxes::new();
     let agents = Arc::new(EchoAgents::new(inboxes.clone()));
-    let state = AppState::new(store, agents.clone(), config, logs)
-        .with_messaging_ports(Arc::new(InProcessBus::new()), Arc::new(inboxes));
+    let state = AppState::with_ports(
+        store,
+        agents.clone(),
+        config,
+        logs,
+        Arc::new(InProcessBus::new()),
+        Arc::new(inboxes),
+    );
     agents.set_outbox(Arc::new(state.messaging.clone()));
     state
 }

@@ -10,11 +10,10 @@ use clap::Parser;
 use config::{Cli, http_config_from_env};
 use eliza_domain::lifecycle::{AgentLifecycle, StatusRegistry};
 use eliza_domain::store::{Store, StoreInfo};
-use eliza_http::character_source::characters_from_body;
+use eliza_http::character_source::characters_from_path;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, agent_ops, app};
 use eliza_store::{DieselStore, StoreOptions};
-use serde_json::json;
 use std::io::ErrorKind;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,7 +27,7 @@ fn main() -> ExitCode {
     // A missing .env is normal; a broken one is reported once tracing is up.
     let dotenv = dotenvy::dotenv();
     let cli = Cli::parse();
-    let logs = LogBuffer::new(1000);
+    let logs = LogBuffer::default();
     init_tracing(&cli.log_level, &logs);
     if let Err(err) = dotenv
         && !err.not_found()
@@ -133,8 +132,7 @@ fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> AppS
 /// `--character FILE…`: create or update each character, then start it.
 async fn start_characters(state: &AppState, cli: &Cli) -> Result<(), String> {
     for path in &cli.characters {
-        let body = json!({"characterPath": path.display().to_string()});
-        let characters = characters_from_body(&body)
+        let characters = characters_from_path(&path.to_string_lossy())
             .await
             .map_err(|err| format!("--character {}: {err}", path.display()))?;
         for character in characters {

@@ -86,11 +86,7 @@ pub async fn upsert_and_start(
 ) -> Result<Agent, ApiError> {
     encrypt_character_secrets(&state.cipher, &mut character);
     let agent = Agent::new(character, Utc::now());
-    let stored = state
-        .store
-        .save_agent(&agent)
-        .await
-        .map_err(|err| ApiError::from_store(err, "DB_ERROR", "Database error"))?;
+    let stored = state.store.save_agent(&agent).await?;
     if state.agents.status(stored.id) == AgentStatus::Active {
         apply_to_running(state, &stored).await?;
     } else {

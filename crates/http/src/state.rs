@@ -111,23 +111,48 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state with an in-process bus and agent inboxes.
     pub fn new(
         store: Arc<dyn Store>,
         agents: Arc<dyn AgentLifecycle>,
         config: HttpConfig,
         logs: LogBuffer,
     ) -> Self {
-        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
-        let dispatch: Arc<dyn AgentDispatch> = Arc::new(AgentInboxes::new());
-        let messaging = Messaging::new(Arc::clone(&store), bus, dispatch);
-        let config = Arc::new(config);
-        let socket_io = realtime::socket_io(RealtimeContext {
-            store: Arc::clone(&store),
-            agents: Arc::clone(&agents),
-            messaging: messaging.clone(),
-            config: Arc::clone(&config),
-            logs: logs.clone(),
-        });
+        Self::with_ports(
+            store,
+            agents,
+            config,
+            logs,
+            Arc::new(InProcessBus::new()),
+            Arc::new(AgentInboxes::new()),
+        )
+    }
+
+    /// The state with this bus and agent dispatch (the runtime's, a cross-node bus, a test
+    /// responder's); the messaging service and the socket server are built once, on them.
+    pub fn with_ports(
+        store: Arc<dyn Store>,
+        agents: Arc<dyn AgentLifecycle>,
+        config: HttpConfig,
+        logs: LogBuffer,
+        bus: Arc<dyn Bus>,
+        dispatch: Arc<dyn AgentDispatch>,
+    ) -> Self {
+        let context = RealtimeContext {
+            messaging: Messaging::new(Arc::clone(&store), bus, dispatch),
+            store,
+            agents,
+            config: Arc::new(config),
+            logs,
+        };
+        let socket_io = realtime::socket_io(context.clone());
+        let RealtimeContext {
+            store,
+            agents,
+            messaging,
+            config,
+            logs,
+        } = context;
         AppState {
             messaging,
             sessions: Arc::new(SessionRegistry::new(&config.sessions)),
@@ -154,10 +179,9 @@ impl AppState {
             logs: self.logs.clone(),
         }
     }
-}
 
-impl AppState {
-    /// Replaces the bus and the agent dispatch (the runtime's, a cross-node bus, a test responder's).
+    /// Replaces the bus and the agent dispatch of a built state. This builds the messaging service
+    /// and the socket server a second time; prefer [`AppState::with_ports`].
     pub fn with_messaging_ports(
         mut self,
         bus: Arc<dyn Bus>,

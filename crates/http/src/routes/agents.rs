@@ -119,9 +119,11 @@ async fn sorted_agents(
     Ok((total, paged))
 }
 
+/// Case-insensitive first (without allocating: it runs O(n log n) times per list), then exact.
 fn compare_names(a: &str, b: &str) -> Ordering {
-    a.to_lowercase()
-        .cmp(&b.to_lowercase())
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .cmp(b.chars().flat_map(char::to_lowercase))
         .then_with(|| a.cmp(b))
 }
 
@@ -216,7 +218,7 @@ fn create_error(err: SourceError) -> ApiError {
 
 async fn create_agent(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let characters = characters_from_body(&body.0).await.map_err(create_error)?;
-    let mut created = Vec::with_capacity(characters.len());
+    let mut first = None;
     for mut character in characters {
         encrypt_character_secrets(&state.cipher, &mut character);
         let agent = Agent::new(character, Utc::now());
@@ -225,21 +227,23 @@ async fn create_agent(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
             .create_agent(&agent)
             .await
             .map_err(|err| ApiError::from_store(err, "CREATE_ERROR", "Error creating agent"))?;
-        created.push(json!({"id": agent.id, "character": agent.character}));
+        first.get_or_insert_with(|| json!({"id": agent.id, "character": agent.character}));
     }
-    let first = created.first().cloned().unwrap_or_else(|| json!({}));
-    Ok(success(StatusCode::CREATED, first))
+    Ok(success(
+        StatusCode::CREATED,
+        first.unwrap_or_else(|| json!({})),
+    ))
 }
 
 /// Seed 003: create (or update) from `characterPath`/`characterJson`, then start.
 async fn create_and_start(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let characters = characters_from_body(&body.0).await.map_err(create_error)?;
-    let mut started = Vec::with_capacity(characters.len());
+    let mut first = None;
     for character in characters {
         let agent = upsert_and_start(&state, character).await?;
-        started.push(json!({"id": agent.id, "character": agent.character}));
+        first.get_or_insert_with(|| json!({"id": agent.id, "character": agent.character}));
     }
-    Ok(ok(started.first().cloned().unwrap_or_else(|| json!({}))))
+    Ok(ok(first.unwrap_or_else(|| json!({}))))
 }
 
 async fn update_agent(
@@ -251,18 +255,19 @@ async fn update_agent(
     body.object()?;
     let mut patch = body.0;
     encrypt_patch_secrets(&state.cipher, &mut patch);
-    let before = state
-        .store
-        .get_agent(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Agent not found"))?;
+    // Only a running agent is told about a change, so only then is the old character needed.
+    let before = if state.agents.status(id) == AgentStatus::Active {
+        state.store.get_agent(id).await?
+    } else {
+        None
+    };
     let updated = state
         .store
         .update_agent(id, &patch, Utc::now())
         .await
         .map_err(|err| ApiError::from_store(err, "UPDATE_ERROR", "Error updating agent"))?
         .ok_or_else(|| ApiError::not_found("Agent not found"))?;
-    if state.agents.status(id) == AgentStatus::Active && before.character != updated.character {
+    if before.is_some_and(|before| before.character != updated.character) {
         apply_to_running(&state, &updated).await?;
     }
     Ok(ok(agent_json(&updated, state.agents.status(id))))

@@ -1,15 +1,15 @@
 //! Public routes outside `/api` (API spec §2.9): `/healthz` and `/health` (no API key, health rate
 //! limit), and `/metrics` (Prometheus text, behind the API key when one is configured).
 
-use crate::error::ApiError;
+use crate::messaging::render::iso;
 use crate::metrics::{self, Metrics};
-use crate::middleware::has_valid_api_key;
+use crate::middleware::require_api_key;
 use crate::rate_limit::limit_health;
 use crate::state::AppState;
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -23,12 +23,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .wrap(from_fn(limit_health))
             .route(web::get().to(health)),
     )
-    .service(web::resource("/metrics").route(web::get().to(prometheus)));
+    .service(
+        web::resource("/metrics")
+            .wrap(from_fn(require_api_key))
+            .route(web::get().to(prometheus)),
+    );
 }
 
 /// The current time as JavaScript's `Date.toISOString()` prints it.
 pub(crate) fn iso_now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    iso(&chrono::Utc::now())
 }
 
 /// Which of the two 1.7.2 health answers to give.
@@ -74,17 +78,9 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     health_report(&state, HealthVariant::Public)
 }
 
-/// `GET /metrics`; it is outside `/api`, so it checks the API key itself.
-async fn prometheus(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    if let Some(token) = &state.config.auth_token
-        && !has_valid_api_key(req.headers(), token)
-    {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(HttpResponse::Ok()
+/// `GET /metrics`: outside `/api`, so the resource carries the API-key middleware itself.
+async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(metrics::CONTENT_TYPE)
-        .body(Metrics::render_for(&state)))
+        .body(Metrics::render_for(&state))
 }

@@ -4,14 +4,14 @@
 use super::health::{HealthVariant, health_report, iso_now};
 use crate::error::{ApiError, ApiResult};
 use crate::logs::{LEVELS, LogFilter, level_value};
+use crate::messaging::render::server_json;
 use crate::middleware::has_valid_api_key;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, Scope};
-use chrono::{DateTime, SecondsFormat};
-use eliza_domain::messaging::MessageServer;
+use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
@@ -223,31 +223,9 @@ async fn debug_servers(state: web::Data<AppState>) -> ApiResult {
     let servers = state.store.list_message_servers().await.map_err(|err| {
         ApiError::from_store(err, "DB_ERROR", "Failed to retrieve message servers")
     })?;
-    let servers: Vec<Value> = servers.iter().map(message_server_json).collect();
+    let servers: Vec<Value> = servers.iter().map(server_json).collect();
     Ok(HttpResponse::Ok()
         .json(json!({"success": true, "count": servers.len(), "servers": servers})))
-}
-
-/// A message server in its 1.7.2 JSON shape (§1.7): ISO timestamps, null optionals omitted.
-pub fn message_server_json(server: &MessageServer) -> Value {
-    let mut json = json!({"id": server.id, "name": server.name, "sourceType": server.source_type});
-    if let Some(source_id) = &server.source_id {
-        json["sourceId"] = json!(source_id);
-    }
-    if let Some(metadata) = server.metadata.as_ref().filter(|m| !m.is_null()) {
-        json["metadata"] = metadata.clone();
-    }
-    json["createdAt"] = json!(
-        server
-            .created_at
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
-    );
-    json["updatedAt"] = json!(
-        server
-            .updated_at
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
-    );
-    json
 }
 
 #[cfg(test)]
