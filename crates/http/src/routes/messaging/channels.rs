@@ -94,10 +94,8 @@ pub async fn create(store: &dyn Store, new: NewChannel) -> Result<Channel, ApiEr
         created_at: now,
         updated_at: now,
     };
-    let mut participants = new.participants;
-    participants.dedup();
     store
-        .create_channel(&channel, &participants)
+        .create_channel(&channel, &new.participants)
         .await
         .map_err(failed)
 }
@@ -110,15 +108,16 @@ fn participant_ids(value: Option<&Value>, invalid: &str) -> Result<Vec<String>, 
         return Ok(Vec::new());
     };
     let items = value.as_array().ok_or_else(|| bad_request(invalid))?;
+    // Kept in the given order, each id once (a set, so a long client list stays linear).
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let id = item
             .as_str()
             .and_then(eliza_domain::validate_uuid)
             .ok_or_else(|| bad_request(invalid))?;
-        let id = id.to_string();
-        if !ids.contains(&id) {
-            ids.push(id);
+        if seen.insert(id) {
+            ids.push(id.to_string());
         }
     }
     Ok(ids)
