@@ -35,13 +35,9 @@ impl MessagingApp {
     }
 
     pub async fn with_config(config: eliza_http::HttpConfig) -> MessagingApp {
-        let mut app = TestApp::with_config(config).await;
         let inboxes = AgentInboxes::with_limits(64, Duration::from_secs(2), 3);
         let bus = Arc::new(InProcessBus::new());
-        app.state = app
-            .state
-            .clone()
-            .with_messaging_ports(bus.clone(), Arc::new(inboxes.clone()));
+        let app = TestApp::with_ports(config, bus.clone(), Arc::new(inboxes.clone())).await;
         MessagingApp { app, inboxes, bus }
     }
 

@@ -5,6 +5,7 @@ use crate::backend::{DatabaseGuard, database_url};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
+use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::agent::Agent;
 use eliza_domain::character::Character;
 use eliza_domain::lifecycle::StatusRegistry;
@@ -59,7 +60,21 @@ impl TestApp {
         Self::with_config(HttpConfig::default()).await
     }
 
-    pub async fn with_config(mut config: HttpConfig) -> TestApp {
+    pub async fn with_config(config: HttpConfig) -> TestApp {
+        Self::with_ports(
+            config,
+            Arc::new(InProcessBus::new()),
+            Arc::new(AgentInboxes::new()),
+        )
+        .await
+    }
+
+    /// An app on this bus and agent dispatch (a test responder's inboxes, a bus to watch).
+    pub async fn with_ports(
+        mut config: HttpConfig,
+        bus: Arc<dyn Bus>,
+        dispatch: Arc<dyn AgentDispatch>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, database) = database_url(dir.path());
         let store = DieselStore::connect(&url, StoreOptions::default())
@@ -68,11 +83,13 @@ impl TestApp {
         if config.env_dir == std::path::Path::new(".") {
             config.env_dir = dir.path().to_path_buf();
         }
-        let state = AppState::new(
+        let state = AppState::with_ports(
             Arc::new(store),
             Arc::new(StatusRegistry::default()),
             config,
             LogBuffer::new(1000),
+            bus,
+            dispatch,
         );
         TestApp {
             state,

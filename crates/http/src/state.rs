@@ -138,21 +138,15 @@ impl AppState {
         bus: Arc<dyn Bus>,
         dispatch: Arc<dyn AgentDispatch>,
     ) -> Self {
-        let context = RealtimeContext {
-            messaging: Messaging::new(Arc::clone(&store), bus, dispatch),
-            store,
-            agents,
-            config: Arc::new(config),
-            logs,
-        };
-        let socket_io = realtime::socket_io(context.clone());
-        let RealtimeContext {
-            store,
-            agents,
-            messaging,
-            config,
-            logs,
-        } = context;
+        let config = Arc::new(config);
+        let messaging = Messaging::new(Arc::clone(&store), bus, dispatch);
+        let socket_io = realtime::socket_io(RealtimeContext {
+            store: Arc::clone(&store),
+            agents: Arc::clone(&agents),
+            messaging: messaging.clone(),
+            config: Arc::clone(&config),
+            logs: logs.clone(),
+        });
         AppState {
             messaging,
             sessions: Arc::new(SessionRegistry::new(&config.sessions)),
@@ -168,28 +162,5 @@ impl AppState {
             shutdown: Shutdown::default(),
             started: Instant::now(),
         }
-    }
-
-    fn realtime_context(&self) -> RealtimeContext {
-        RealtimeContext {
-            store: Arc::clone(&self.store),
-            agents: Arc::clone(&self.agents),
-            messaging: self.messaging.clone(),
-            config: Arc::clone(&self.config),
-            logs: self.logs.clone(),
-        }
-    }
-
-    /// Replaces the bus and the agent dispatch of a built state. This builds the messaging service
-    /// and the socket server a second time; prefer [`AppState::with_ports`].
-    pub fn with_messaging_ports(
-        mut self,
-        bus: Arc<dyn Bus>,
-        dispatch: Arc<dyn AgentDispatch>,
-    ) -> Self {
-        self.messaging = Messaging::new(Arc::clone(&self.store), bus, dispatch);
-        // The socket server's events must use the new ports too.
-        self.socket_io = realtime::socket_io(self.realtime_context());
-        self
     }
 }

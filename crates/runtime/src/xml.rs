@@ -803,7 +803,9 @@ mod tests {
             let text = pattern.repeat(200_000);
             let parsed = parse_key_value_xml(&text);
             assert!(
-                parsed.as_ref().is_none_or(|parsed| parsed.str("text").is_none()),
+                parsed
+                    .as_ref()
+                    .is_none_or(|parsed| parsed.str("text").is_none()),
                 "{pattern:?} produced a text field"
             );
         }
