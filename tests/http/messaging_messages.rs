@@ -548,3 +548,20 @@ async fn with_data_isolation_only_participants_read_a_channel() {
         assert_eq!(reply.json, denied);
     }
 }
+
+#[actix_web::test]
+async fn far_off_before_and_after_bounds_filter_instead_of_failing() {
+    let app = MessagingApp::new().await;
+    let (channel, user) = quiet_channel(&app).await;
+    post(&app, channel, &user, "now").await;
+    let url = format!("/api/messaging/channels/{channel}/messages");
+    // Before 4713 BC PostgreSQL has no timestamps, and after 9999 SQLite's text order breaks.
+    let ancient = app.get(&format!("{url}?before=-250000000000000")).await;
+    assert_eq!(ancient.status, 200, "{}", ancient.json);
+    assert_eq!(contents(&ancient), Vec::<String>::new());
+    let distant = app.get(&format!("{url}?before=6000000000000000")).await;
+    assert_eq!(distant.status, 200, "{}", distant.json);
+    assert_eq!(contents(&distant), ["now"]);
+    let after_ancient = app.get(&format!("{url}?after=-250000000000000")).await;
+    assert_eq!(contents(&after_ancient), ["now"]);
+}
