@@ -88,7 +88,7 @@ impl Messaging {
 
     /// [`Messaging::post`] for a caller that has just read (or created) the message's channel.
     pub async fn post_in(&self, channel: Channel, post: Post) -> Result<Posted, MessagingError> {
-        let mut posted = self.announce_in(channel, post).await?;
+        let mut posted = self.store_and_announce_in(channel, post).await?;
         if !posted.repeated {
             posted.dispatched = self.dispatch_posted(&posted).await?;
         }
@@ -98,10 +98,15 @@ impl Messaging {
     /// Stores and announces a message without handing it to agents (agent replies, actions).
     pub async fn store_and_announce(&self, post: Post) -> Result<Posted, MessagingError> {
         let channel = self.channel(post.message.channel_id).await?;
-        self.announce_in(channel, post).await
+        self.store_and_announce_in(channel, post).await
     }
 
-    async fn announce_in(&self, channel: Channel, post: Post) -> Result<Posted, MessagingError> {
+    /// [`Messaging::store_and_announce`] for a caller that has just read the message's channel.
+    pub async fn store_and_announce_in(
+        &self,
+        channel: Channel,
+        post: Post,
+    ) -> Result<Posted, MessagingError> {
         debug_assert_eq!(channel.id, post.message.channel_id);
         // Stores keep microseconds: a stored row whose time differs from ours was there before.
         let now = Utc::now().trunc_subsecs(6);

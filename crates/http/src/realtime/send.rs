@@ -72,9 +72,10 @@ impl ElizaEvents {
             created_by: "socketio_auto_creation",
         };
         let store = self.context.store.as_ref();
-        if let Err(err) = find_or_auto_create(store, out.channel, auto).await {
-            return message_error(socket, &err.message);
-        }
+        let channel = match find_or_auto_create(store, out.channel, auto).await {
+            Ok(channel) => channel,
+            Err(err) => return message_error(socket, &err.message),
+        };
         let client_id = text(out.payload, "messageId").map(str::to_owned);
         let message = NewMessage {
             id: client_message_id(out.channel, &out.sender, client_id.as_deref()),
@@ -102,7 +103,7 @@ impl ElizaEvents {
         // Store and announce, answer the sender (its copy, then the ack), and only then wake the
         // agents, so the sender never sees a reply before its own message.
         let messaging = &self.context.messaging;
-        let posted = match messaging.store_and_announce(post).await {
+        let posted = match messaging.store_and_announce_in(channel, post).await {
             Ok(posted) => posted,
             Err(err) => {
                 tracing::warn!(%err, "socket message not stored");

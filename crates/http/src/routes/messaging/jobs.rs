@@ -21,7 +21,7 @@ use actix_web::web::{self, ServiceConfig};
 use chrono::Utc;
 use eliza_bus::{BusMessage, MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
-use eliza_domain::messaging::ChannelType;
+use eliza_domain::messaging::{Channel, ChannelType};
 use eliza_domain::{AgentId, ChannelId, MessageServerId};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -190,11 +190,14 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     );
     tracing::info!(job = %job_id, agent = %agent_id, timeout_ms = request.timeout_ms, "job created");
 
-    if let Err(err) = create_job_channel(&state, &request, job_id, agent_id, channel_id).await {
-        state.jobs.remove(job_id);
-        tracing::error!(job = %job_id, err = %err.message, "failed to create job channel");
-        return Err(err);
-    }
+    let channel = match create_job_channel(&state, &request, job_id, agent_id, channel_id).await {
+        Ok(channel) => channel,
+        Err(err) => {
+            state.jobs.remove(job_id);
+            tracing::error!(job = %job_id, err = %err.message, "failed to create job channel");
+            return Err(err);
+        }
+    };
 
     let Some(job) = state.jobs.start_processing(job_id) else {
         // Evicted meanwhile (the registry is full of newer jobs): report what was created.
@@ -221,7 +224,7 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
         author_display_name: None,
     };
     let mut answer = job.created_json();
-    match state.messaging.post(post).await {
+    match state.messaging.post_in(channel, post).await {
         Ok(posted) => {
             state.jobs.set_user_message(job_id, posted.message.id);
             if posted.dispatched.is_empty() {
@@ -258,7 +261,7 @@ async fn create_job_channel(
     job_id: Uuid,
     agent_id: AgentId,
     channel_id: ChannelId,
-) -> Result<(), ApiError> {
+) -> Result<Channel, ApiError> {
     let metadata = spread(
         json!({
             "jobId": job_id,
@@ -278,7 +281,7 @@ async fn create_job_channel(
         participants: vec![agent_id.to_string()],
     };
     match channels::create(state.store.as_ref(), new).await {
-        Ok(_) => Ok(()),
+        Ok(channel) => Ok(channel),
         // 1.7.2's text for this route.
         Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => Err(ApiError {
             message: "Failed to create job channel".to_owned(),

@@ -22,7 +22,7 @@
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::messaging::render::{iso, list_item_json};
-use crate::messaging::{MessagingError, Post};
+use crate::messaging::Post;
 use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::parse_time;
 use crate::routes::messaging::transport::{
@@ -470,8 +470,8 @@ async fn send_message(
             return Err(store_failed(id));
         }
     };
-    let mut metadata = match channel.metadata {
-        Some(Value::Object(object)) => object,
+    let mut metadata = match &channel.metadata {
+        Some(Value::Object(object)) => object.clone(),
         _ => Map::new(),
     };
     metadata.insert("sessionId".into(), json!(canonical_id));
@@ -501,11 +501,9 @@ async fn send_message(
         origin: MessageOrigin::Gui,
         author_display_name: None,
     };
-    let posted = match state.messaging.post(post).await {
+    let posted = match state.messaging.post_in(channel, post).await {
         Ok(posted) => posted,
-        Err(MessagingError::ChannelNotFound(_)) => {
-            return Err(channel_gone(&state, &canonical_id, id));
-        }
+        // The channel was read above; a failure now is the store's.
         Err(err) => {
             tracing::error!(%err, session = %canonical_id, "session message not stored");
             return Err(store_failed(id));
