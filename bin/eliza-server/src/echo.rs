@@ -108,7 +108,7 @@ mod tests {
     use chrono::Utc;
     use eliza_bus::{AgentWork, BusMessage, DispatchError, NewMessage, OutboxError};
     use eliza_domain::messaging::ChannelType;
-    use eliza_domain::{ChannelId, Character, MessageId, MessageServerId};
+    use eliza_domain::{ChannelId, Character, MessageId};
     use serde_json::json;
     use std::time::Duration;
     use tokio::sync::mpsc;
@@ -131,19 +131,8 @@ mod tests {
 
     fn message(channel_id: ChannelId, text: &str) -> BusMessage {
         BusMessage {
-            id: MessageId::new_random(),
-            channel_id,
-            message_server_id: MessageServerId::new_random(),
-            author_id: "user".to_owned(),
-            content: text.to_owned(),
-            created_at: 0,
             source_type: "client_chat".to_owned(),
-            raw_message: None,
-            metadata: None,
-            author_display_name: None,
-            in_reply_to_message_id: None,
-            source_id: None,
-            updated_at: None,
+            ..BusMessage::sample(channel_id, text)
         }
     }
 

@@ -232,25 +232,10 @@ impl Drop for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eliza_domain::MessageServerId;
 
     fn work(text: &str) -> AgentWork {
         AgentWork::Message {
-            message: Box::new(BusMessage {
-                id: MessageId::new_random(),
-                channel_id: ChannelId::new_random(),
-                message_server_id: MessageServerId::new_random(),
-                author_id: "user".to_owned(),
-                content: text.to_owned(),
-                created_at: 0,
-                source_type: "eliza_gui".to_owned(),
-                raw_message: None,
-                metadata: None,
-                author_display_name: None,
-                in_reply_to_message_id: None,
-                source_id: None,
-                updated_at: None,
-            }),
+            message: Box::new(BusMessage::sample(ChannelId::new_random(), text)),
             channel_type: ChannelType::Dm,
         }
     }

@@ -64,6 +64,28 @@ impl BusMessage {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl BusMessage {
+    /// A user message with this text in `channel`, on a fresh server, for tests.
+    pub fn sample(channel_id: ChannelId, content: &str) -> Self {
+        BusMessage {
+            id: MessageId::new_random(),
+            channel_id,
+            message_server_id: MessageServerId::new_random(),
+            author_id: "user".to_owned(),
+            content: content.to_owned(),
+            created_at: 0,
+            source_type: "eliza_gui".to_owned(),
+            raw_message: None,
+            metadata: None,
+            author_display_name: None,
+            in_reply_to_message_id: None,
+            source_id: None,
+            updated_at: None,
+        }
+    }
+}
+
 /// Where a stored message came from; the Socket.IO layer renders `messageBroadcast` differently
 /// for each (API spec §3.4 lists the five 1.7.2 shapes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,19 +210,9 @@ mod tests {
 
     fn message() -> BusMessage {
         BusMessage {
-            id: MessageId::new_random(),
-            channel_id: ChannelId::new_random(),
-            message_server_id: MessageServerId::new_random(),
-            author_id: "user".to_owned(),
-            content: "hi".to_owned(),
             created_at: 1,
-            source_type: "eliza_gui".to_owned(),
-            raw_message: None,
             metadata: Some(json!({"isDm": true})),
-            author_display_name: None,
-            in_reply_to_message_id: None,
-            source_id: None,
-            updated_at: None,
+            ..BusMessage::sample(ChannelId::new_random(), "hi")
         }
     }
 

@@ -211,19 +211,12 @@ mod tests {
 
     fn message(metadata: Value, raw: Value) -> BusMessage {
         BusMessage {
-            id: MessageId::new_random(),
-            channel_id: ChannelId::new_random(),
-            message_server_id: MessageServerId::new_random(),
             author_id: "author".into(),
-            content: "hi".into(),
             created_at: 1_700_000_000_000,
             source_type: "client_chat".into(),
             raw_message: Some(raw),
             metadata: Some(metadata),
-            author_display_name: None,
-            in_reply_to_message_id: None,
-            source_id: None,
-            updated_at: None,
+            ..BusMessage::sample(ChannelId::new_random(), "hi")
         }
     }
 

@@ -21,8 +21,8 @@
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::messaging::render::{iso, list_item_json};
 use crate::messaging::Post;
+use crate::messaging::render::{iso, list_item_json};
 use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::parse_time;
 use crate::routes::messaging::transport::{
