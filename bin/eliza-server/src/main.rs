@@ -9,7 +9,7 @@ use actix_web::HttpServer;
 use clap::Parser;
 use config::{Cli, http_config_from_env};
 use eliza_domain::lifecycle::{AgentLifecycle, StatusRegistry};
-use eliza_domain::store::{Store, StoreInfo};
+use eliza_domain::store::Store;
 use eliza_http::character_source::characters_from_path;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, agent_ops, app};
@@ -70,7 +70,6 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
     let store = DieselStore::connect(&database_url, StoreOptions::default())
         .await
         .map_err(|err| format!("cannot open the database: {err}"))?;
-    tracing::info!(backend = store.backend(), "database ready");
     let state = app_state(Arc::new(store), config, logs);
     let agents = Arc::clone(&state.agents);
     agent_ops::ensure_default_server(state.store.as_ref())
