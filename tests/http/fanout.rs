@@ -6,6 +6,7 @@
 use crate::messaging_fixture::{MessagingApp, data, user_id};
 use crate::ws_client::{Conn, SOCKET_PATH, handshake, join, parse_event, serve, welcomed};
 use awc::ws;
+use eliza_bus::Bus;
 use eliza_http::{HttpConfig, SocketIoConfig};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
@@ -158,8 +159,13 @@ async fn eventually(limit: Duration, done: impl Fn() -> bool) -> bool {
     true
 }
 
+/// No socket, no session and no channel feed (bus subscription) left.
 fn all_gone(app: &MessagingApp) -> impl Fn() -> bool + '_ {
-    || app.state.socket_io.socket_count() == 0 && app.state.socket_io.session_count() == 0
+    || {
+        app.state.socket_io.socket_count() == 0
+            && app.state.socket_io.session_count() == 0
+            && app.bus.topic_count() == 0
+    }
 }
 
 #[actix_web::test]
@@ -208,9 +214,10 @@ async fn a_thousand_sockets_in_one_channel_all_get_the_broadcast() {
     drop(clients);
     assert!(
         eventually(Duration::from_secs(10), all_gone(&app)).await,
-        "sockets {} and sessions {} left after the clients went away",
+        "sockets {}, sessions {} and bus topics {} left after the clients went away",
         app.state.socket_io.socket_count(),
-        app.state.socket_io.session_count()
+        app.state.socket_io.session_count(),
+        app.bus.topic_count()
     );
     eprintln!(
         "fan-out: {CLIENTS} joined in {connected_in:?}, broadcast delivered to all in \

@@ -1,11 +1,14 @@
-//! ROOM_JOINING: check access, then feed the socket from the channel's bus topic.
+//! ROOM_JOINING: check access, then put the socket in the channel's room. One feed per channel
+//! (not per socket) turns the channel's bus events into socket events, rendered and encoded once
+//! for every socket in the room.
 
 use super::{ElizaEvents, Task, emit, message_error};
 use crate::messaging::socket_events::room_emit;
 use eliza_bus::{Received, Subscription, Topic};
 use eliza_domain::ChannelId;
-use eliza_socketio::{EmitError, Socket};
+use eliza_socketio::{Operator, Socket};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 fn channel_of(payload: &Value) -> Option<&str> {
     ["channelId", "roomId"]
@@ -28,8 +31,7 @@ impl ElizaEvents {
                 "Access denied: You don't have permission to join this channel",
             );
         }
-        self.feed(socket, channel);
-        socket.join(text);
+        self.enter(socket, channel);
         let mut joined = json!({
             "message": format!("Socket {} successfully joined channel {channel}.", socket.id()),
             "channelId": channel,
@@ -59,55 +61,84 @@ impl ElizaEvents {
         }
     }
 
-    /// Starts forwarding the channel's events to the socket (once per channel).
-    fn feed(&self, socket: &Socket, channel: ChannelId) {
-        let already = self
-            .with_socket(socket, |state| state.channels.contains_key(&channel))
-            .unwrap_or(true);
-        if already {
+    /// Puts the socket in the channel's room (once), starting the channel's feed if it is the
+    /// first socket here.
+    fn enter(&self, socket: &Socket, channel: ChannelId) {
+        let first_time = self
+            .with_socket(socket, |state| state.channels.insert(channel))
+            .unwrap_or(false);
+        if !first_time {
             return;
         }
+        let room = channel.to_string();
+        socket.join(&room);
+        let mut feeds = self.feeds();
+        if let Some(feed) = feeds.get_mut(&channel) {
+            feed.members += 1;
+            return;
+        }
+        let Some(everyone) = socket.room(&room) else {
+            return; // the server is shutting down
+        };
         let subscription = self
             .context
             .messaging
             .bus()
             .subscribe(Topic::Channel(channel));
-        let task = Task(tokio::spawn(forward(socket.clone(), subscription)));
-        self.with_socket(socket, |state| state.channels.insert(channel, task));
-    }
-}
-
-/// Bus events of one channel → socket events, until the socket or the bus goes away.
-async fn forward(socket: Socket, mut subscription: Subscription) {
-    while let Some(received) = subscription.recv().await {
-        let sent = match received {
-            Received::Event(event) => match room_emit(&event) {
-                None => Ok(()),
-                // The sender's own copy is sent by SEND_MESSAGE itself, ahead of its ack.
-                Some(emit) if emit.except.as_deref() == Some(socket.id()) => Ok(()),
-                Some(emit) => socket.emit(emit.event, emit.payload),
+        let task = Task(tokio::spawn(forward(everyone, subscription, channel)));
+        feeds.insert(
+            channel,
+            Feed {
+                members: 1,
+                _task: task,
             },
-            // The socket missed events: tell it to refetch the channel rather than go silent.
-            Received::Resync { missed } => socket.emit(
-                "resync",
-                json!({"channelId": subscription.topic_channel(), "missed": missed}),
-            ),
-        };
-        if let Err(EmitError::Closed | EmitError::QueueFull) = sent {
-            break;
+        );
+    }
+
+    /// A socket of the channel left; the last one stops the feed.
+    pub(super) fn leave_feed(&self, channel: ChannelId) {
+        let mut feeds = self.feeds();
+        if let Some(feed) = feeds.get_mut(&channel) {
+            feed.members = feed.members.saturating_sub(1);
+            if feed.members == 0 {
+                feeds.remove(&channel);
+            }
         }
     }
+
+    fn feeds(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelId, Feed>> {
+        self.feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
-trait TopicChannel {
-    fn topic_channel(&self) -> Option<ChannelId>;
+/// A channel's bus subscription feeding its room, and how many local sockets are in it.
+pub(super) struct Feed {
+    members: usize,
+    _task: Task,
 }
 
-impl TopicChannel for Subscription {
-    fn topic_channel(&self) -> Option<ChannelId> {
-        match self.topic() {
-            Topic::Channel(channel) => Some(channel),
-            _ => None,
+/// Bus events of one channel → events for every socket in its room, until the bus goes away or
+/// the last socket leaves (the task is aborted then).
+async fn forward(everyone: Operator, mut subscription: Subscription, channel: ChannelId) {
+    while let Some(received) = subscription.recv().await {
+        match received {
+            Received::Event(event) => {
+                let Some(emit) = room_emit(&event) else {
+                    continue;
+                };
+                // The sender's own copy is sent by SEND_MESSAGE itself, ahead of its ack.
+                let targets = match &emit.except {
+                    Some(sender) => everyone.clone().except(sender),
+                    None => everyone.clone(),
+                };
+                targets.emit(emit.event, emit.payload);
+            }
+            // The sockets missed events: tell them to refetch the channel rather than go silent.
+            Received::Resync { missed } => {
+                everyone.emit("resync", json!({"channelId": channel, "missed": missed}));
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::{ChannelId, Store};
 use eliza_socketio::{Ack, DisconnectReason, Handler, Handshake, Socket, SocketIo};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::task::JoinHandle;
 
@@ -35,7 +35,7 @@ pub fn socket_io(context: RealtimeContext) -> SocketIo {
     SocketIo::new(config, Arc::new(ElizaEvents::new(context)))
 }
 
-/// A task that stops when dropped (a channel forwarder, the log stream).
+/// A task that stops when dropped (a channel feed, the log stream).
 struct Task(JoinHandle<()>);
 
 impl Drop for Task {
@@ -49,7 +49,8 @@ struct SocketState {
     entity_id: String,
     /// May see the server log stream.
     admin: bool,
-    channels: HashMap<ChannelId, Task>,
+    /// The channels it joined (each also a Socket.IO room of that name).
+    channels: HashSet<ChannelId>,
     log_stream: Option<log_stream::LogStream>,
 }
 
@@ -57,6 +58,8 @@ struct SocketState {
 pub struct ElizaEvents {
     context: RealtimeContext,
     sockets: Mutex<HashMap<String, SocketState>>,
+    /// One bus feed per channel that has sockets here, shared by all of them.
+    feeds: Mutex<HashMap<ChannelId, join::Feed>>,
 }
 
 /// The Socket.IO message types elizaOS clients send in the `message` envelope.
@@ -68,6 +71,7 @@ impl ElizaEvents {
         ElizaEvents {
             context,
             sockets: Mutex::default(),
+            feeds: Mutex::default(),
         }
     }
 
@@ -161,7 +165,7 @@ impl Handler for ElizaEvents {
         let state = SocketState {
             entity_id: entity_id.to_string(),
             admin,
-            channels: HashMap::new(),
+            channels: HashSet::new(),
             log_stream: None,
         };
         self.sockets().insert(socket.id().to_owned(), state);
@@ -203,8 +207,11 @@ impl Handler for ElizaEvents {
     }
 
     async fn on_disconnect(&self, socket: &Socket, _reason: DisconnectReason) {
-        // Dropping the state aborts its forwarders and log stream.
-        self.sockets().remove(socket.id());
+        // Dropping the state stops its log stream; its channels lose a member.
+        let state = self.sockets().remove(socket.id());
+        for channel in state.map(|state| state.channels).unwrap_or_default() {
+            self.leave_feed(channel);
+        }
     }
 }
 

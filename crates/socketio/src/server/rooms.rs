@@ -81,6 +81,7 @@ fn remove_member(members: &mut HashMap<String, HashSet<String>>, room: &str, soc
 }
 
 /// A broadcast target: rooms, minus excluded sockets.
+#[derive(Clone)]
 pub struct Operator {
     server: Arc<ServerInner>,
     rooms: Vec<String>,

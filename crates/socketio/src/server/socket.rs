@@ -190,8 +190,13 @@ impl Socket {
 
     /// Broadcast to `room` without this socket, like `socket.to(room)` in Node.
     pub fn to(&self, room: &str) -> Option<Operator> {
+        Some(self.room(room)?.except(&self.inner.id))
+    }
+
+    /// Every local socket in `room`, this one included; `None` once the server is gone.
+    pub fn room(&self, room: &str) -> Option<Operator> {
         let server = self.inner.server.upgrade()?;
-        Some(Operator::new(server, room).except(&self.inner.id))
+        Some(Operator::new(server, room))
     }
 }
 
