@@ -29,7 +29,7 @@ pub(crate) async fn run(
 ) {
     let connect_deadline = tokio::time::sleep(server.config.connect_timeout);
     tokio::pin!(connect_deadline);
-    let mut changes = session.subscribe();
+    let mut changes = session.subscribe_control();
     let mut dispatcher = Dispatcher {
         server,
         session: Arc::clone(&session),

@@ -38,6 +38,9 @@ pub struct Session {
     state: Mutex<SessionState>,
     /// Bumped on every change a waiter cares about (queued packet, close, upgrade, pong).
     changed: watch::Sender<()>,
+    /// Bumped on every change except a queued packet: what the dispatcher and the heartbeat wait
+    /// for, so a busy outbound queue does not wake them for every packet.
+    control: watch::Sender<()>,
     inbound: mpsc::Sender<Inbound>,
 }
 
@@ -54,6 +57,7 @@ impl Session {
             handshake,
             state: Mutex::new(SessionState::new(transport, outbound)),
             changed: watch::channel(()).0,
+            control: watch::channel(()).0,
             inbound,
         }
     }
@@ -75,6 +79,7 @@ impl Session {
     fn change<R>(&self, transition: impl FnOnce(&mut SessionState) -> R) -> R {
         let result = transition(&mut self.lock());
         self.changed.send_replace(());
+        self.control.send_replace(());
         result
     }
 
@@ -83,13 +88,23 @@ impl Session {
         query(&mut self.lock())
     }
 
-    /// A receiver that sees every change from now on.
+    /// A receiver that sees every change from now on (transports: they send the queued packets).
     pub fn subscribe(&self) -> watch::Receiver<()> {
         self.changed.subscribe()
     }
 
+    /// A receiver that sees every change but a queued packet (close, upgrade, pong).
+    pub fn subscribe_control(&self) -> watch::Receiver<()> {
+        self.control.subscribe()
+    }
+
     pub fn enqueue(&self, packet: Packet) -> Result<(), CloseReason> {
-        let queued = self.change(|state| state.enqueue(packet));
+        let queued = self.read(|state| state.enqueue(packet));
+        self.changed.send_replace(());
+        if queued.is_err() {
+            // Refused because closed, or closed now as a slow client: a control change too.
+            self.control.send_replace(());
+        }
         if queued == Err(CloseReason::SlowClient) {
             tracing::info!(sid = %self.sid, "engine.io session closed: its client does not read (slow client)");
         }
@@ -255,5 +270,17 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn control_waiters_see_a_close_but_not_a_queued_packet() {
+        let (session, _rx) = session(1);
+        let mut control = session.subscribe_control();
+        control.borrow_and_update();
+        session.enqueue(Packet::Noop).unwrap();
+        assert!(!control.has_changed().unwrap(), "woken by a queued packet");
+        // The next packet overflows the queue: the session closes, which is a control change.
+        assert_eq!(session.enqueue(Packet::Noop), Err(CloseReason::SlowClient));
+        assert!(control.has_changed().unwrap());
     }
 }

@@ -11,7 +11,7 @@ fn closed(session: &Session) -> bool {
 }
 
 pub async fn run(session: Arc<Session>, ping_interval: Duration, ping_timeout: Duration) {
-    let mut changes = session.subscribe();
+    let mut changes = session.subscribe_control();
     loop {
         // A close during the interval ends the heartbeat early.
         if tokio::time::timeout(ping_interval, session.wait_until(&mut changes, closed))

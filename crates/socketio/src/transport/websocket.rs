@@ -113,7 +113,7 @@ async fn run(
         if phase == Phase::Open {
             // A peer that stops reading blocks the write; the session closing (e.g. as a slow
             // client) must still end this task, or the connection would be held forever.
-            let mut closing = session.subscribe();
+            let mut closing = session.subscribe_control();
             let flushed = tokio::select! {
                 flushed = flush(&mut ws, &session, &mut unsent) => flushed,
                 () = session.wait_until(&mut closing, |s| s.close_reason().is_some()) => Ok(()),
