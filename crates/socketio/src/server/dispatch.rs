@@ -30,11 +30,13 @@ pub(crate) async fn run(
     let connect_deadline = tokio::time::sleep(server.config.connect_timeout);
     tokio::pin!(connect_deadline);
     let mut changes = session.subscribe_control();
+    // One message may carry at most maxPayload; so may the attachments of one packet.
+    let attachment_limit = server.config.max_payload;
     let mut dispatcher = Dispatcher {
         server,
         session: Arc::clone(&session),
         socket: None,
-        assembler: BinaryAssembler::default(),
+        assembler: BinaryAssembler::with_limit(attachment_limit),
         ever_connected: false,
     };
 

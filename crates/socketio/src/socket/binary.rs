@@ -8,10 +8,20 @@ use serde_json::{Value, json};
 
 use super::packet::{Packet, PacketError, PacketType};
 
-/// Collects the attachments of one binary packet.
-#[derive(Debug, Default)]
+/// Collects the attachments of one binary packet, at most `limit` bytes of them in all (each
+/// attachment also counts one byte, so a flood of empty ones is bounded too).
+#[derive(Debug)]
 pub struct BinaryAssembler {
     pending: Option<(Packet, Vec<Vec<u8>>)>,
+    held: usize,
+    limit: usize,
+}
+
+impl Default for BinaryAssembler {
+    /// No limit beyond memory: for tests; sessions use [`BinaryAssembler::with_limit`].
+    fn default() -> Self {
+        Self::with_limit(usize::MAX)
+    }
 }
 
 /// What the assembler made of an incoming Socket.IO text packet.
@@ -24,6 +34,14 @@ pub enum Assembled {
 }
 
 impl BinaryAssembler {
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            pending: None,
+            held: 0,
+            limit,
+        }
+    }
+
     pub fn is_waiting(&self) -> bool {
         self.pending.is_some()
     }
@@ -47,11 +65,17 @@ impl BinaryAssembler {
         let Some((packet, mut buffers)) = self.pending.take() else {
             return Err(PacketError::InvalidPlaceholder);
         };
+        self.held = self.held.saturating_add(bytes.len().saturating_add(1));
+        if self.held > self.limit {
+            self.held = 0;
+            return Err(PacketError::AttachmentsTooLarge);
+        }
         buffers.push(bytes);
         if buffers.len() < packet.attachments {
             self.pending = Some((packet, buffers));
             return Ok(Assembled::Waiting);
         }
+        self.held = 0;
         finish(packet, &buffers).map(Assembled::Ready)
     }
 }
@@ -285,5 +309,28 @@ mod tests {
             panic!("not assembled");
         };
         assert_eq!(packet.into_event().unwrap(), ("round".to_owned(), original));
+    }
+
+    #[test]
+    fn attachments_beyond_the_limit_are_refused() {
+        let mut assembler = BinaryAssembler::with_limit(10);
+        assert_eq!(
+            assembler.start(decode(r#"53-["e",{"_placeholder":true,"num":0}]"#)),
+            Ok(Assembled::Waiting)
+        );
+        assert_eq!(assembler.push(vec![0; 4]), Ok(Assembled::Waiting));
+        assert_eq!(
+            assembler.push(vec![0; 6]),
+            Err(PacketError::AttachmentsTooLarge)
+        );
+        // Within the limit, the next packet assembles as usual.
+        assert_eq!(
+            assembler.start(decode(r#"51-["e",{"_placeholder":true,"num":0}]"#)),
+            Ok(Assembled::Waiting)
+        );
+        assert!(matches!(
+            assembler.push(vec![1, 2]),
+            Ok(Assembled::Ready(_))
+        ));
     }
 }

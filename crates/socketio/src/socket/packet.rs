@@ -68,6 +68,8 @@ pub enum PacketError {
     InvalidPayload,
     #[error("invalid binary placeholder")]
     InvalidPlaceholder,
+    #[error("binary attachments larger than the payload limit")]
+    AttachmentsTooLarge,
 }
 
 impl Packet {
