@@ -9,7 +9,7 @@ use crate::ids::{
 use crate::log::{AgentLog, LogQuery};
 use crate::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
 use crate::messaging::{
-    CentralMessage, Channel, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
+    CentralMessage, Channel, ChannelType, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
 };
 use crate::task::{CacheEntry, Task};
 use crate::world::{Entity, Participant, Relationship, Room, RoomState, World};
@@ -106,12 +106,13 @@ pub trait ChannelStore: Send + Sync {
         participant: &str,
     ) -> StoreResult<bool>;
     async fn list_channel_participants(&self, id: ChannelId) -> StoreResult<Vec<String>>;
-    /// The DM channel between two entities on a server, if one exists.
-    async fn find_dm_channel(
+    /// The oldest channel of this type and name on a server (DMs are found by their
+    /// `DM-<id1>-<id2>` name, as in 1.7.2).
+    async fn find_channel_named(
         &self,
         server: MessageServerId,
-        a: &str,
-        b: &str,
+        kind: ChannelType,
+        name: &str,
     ) -> StoreResult<Option<Channel>>;
 }
 

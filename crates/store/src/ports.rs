@@ -14,7 +14,7 @@ use eliza_domain::ids::{
 use eliza_domain::log::{AgentLog, LogQuery};
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
 use eliza_domain::messaging::{
-    CentralMessage, Channel, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
+    CentralMessage, Channel, ChannelType, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
 };
 use eliza_domain::store::{
     AgentStore, ChannelStore, LogStore, MemoryStore, MessageServerStore, MessageStore, PoolStatus,
@@ -172,14 +172,14 @@ impl ChannelStore for DieselStore {
         self.run(move |c| channels::participants(c, id)).await
     }
 
-    async fn find_dm_channel(
+    async fn find_channel_named(
         &self,
         server: MessageServerId,
-        a: &str,
-        b: &str,
+        kind: ChannelType,
+        name: &str,
     ) -> StoreResult<Option<Channel>> {
-        let (a, b) = (a.to_owned(), b.to_owned());
-        self.run(move |c| channels::find_dm(c, server, &a, &b))
+        let name = name.to_owned();
+        self.run(move |c| channels::find_named(c, server, kind, &name))
             .await
     }
 }

@@ -188,23 +188,17 @@ pub(crate) fn participants(conn: &mut DbConn, id: ChannelId) -> DbResult<Vec<Str
         .load(conn)?)
 }
 
-/// The oldest DM channel on the server that has both entities among its participants.
-pub(crate) fn find_dm(
+/// The oldest channel of this type and name on the server.
+pub(crate) fn find_named(
     conn: &mut DbConn,
     server: MessageServerId,
-    a: &str,
-    b: &str,
+    kind: ChannelType,
+    name: &str,
 ) -> DbResult<Option<Channel>> {
-    let channels_with = |entity: &str| {
-        channel_participants::table
-            .filter(channel_participants::entity_id.eq(entity.to_owned()))
-            .select(channel_participants::channel_id)
-    };
     let row = channels::table
         .filter(channels::message_server_id.eq(id_text(server)))
-        .filter(channels::channel_type.eq(ChannelType::Dm.as_str()))
-        .filter(channels::id.eq_any(channels_with(a)))
-        .filter(channels::id.eq_any(channels_with(b)))
+        .filter(channels::channel_type.eq(kind.as_str()))
+        .filter(channels::name.eq(name))
         .order((channels::created_at, channels::id))
         .select(ChannelRow::as_select())
         .first(conn)

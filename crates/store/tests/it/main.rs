@@ -63,7 +63,7 @@ contract_suite! {
         channel_participants_add_and_remove,
         channel_participants_beyond_one_statement,
         channel_delete_cascades_messages_and_participants,
-        dm_channel_lookup_needs_both_participants,
+        channel_lookup_by_name_matches_server_type_and_name,
         message_create_is_idempotent_by_id,
         message_pages_are_newest_first,
         message_update_delete_and_clear,

@@ -198,7 +198,12 @@ async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> A
         (target, current)
     };
     let name = format!("DM-{first}-{second}");
-    if let Some(channel) = find_named_dm(&state, server, (&first, &second), &name).await? {
+    let existing = state
+        .store
+        .find_channel_named(server, ChannelType::Dm, &name)
+        .await
+        .map_err(|err| store_error(err, "Failed to find or create DM channel"))?;
+    if let Some(channel) = existing {
         return Ok(ok(channel_json(&channel)));
     }
     let channel = create(
@@ -215,32 +220,6 @@ async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> A
     )
     .await?;
     Ok(ok(channel_json(&channel)))
-}
-
-/// The DM channel named `name` on the server, as 1.7.2 looks it up. The two entities may share other
-/// DM channels (the web UI's "Chat - …" ones): their oldest one is only a shortcut.
-async fn find_named_dm(
-    state: &AppState,
-    server: MessageServerId,
-    (first, second): (&str, &str),
-    name: &str,
-) -> Result<Option<Channel>, ApiError> {
-    let failed = |err| store_error(err, "Failed to find or create DM channel");
-    let named = |channel: &Channel| channel.channel_type == ChannelType::Dm && channel.name == name;
-    let oldest = state
-        .store
-        .find_dm_channel(server, first, second)
-        .await
-        .map_err(failed)?;
-    if let Some(channel) = oldest.filter(named) {
-        return Ok(Some(channel));
-    }
-    let channels = state
-        .store
-        .list_server_channels(server)
-        .await
-        .map_err(failed)?;
-    Ok(channels.into_iter().find(named))
 }
 
 /// `dmServerId` when it names a known server, else the current one.

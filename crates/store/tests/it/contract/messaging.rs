@@ -2,7 +2,7 @@
 
 use super::{assert_conflict, message_ids, new_server, server_with_channel};
 use crate::fixtures as fx;
-use eliza_domain::messaging::{ChannelType, ChannelUpdate, MessagePage};
+use eliza_domain::messaging::{Channel, ChannelType, ChannelUpdate, MessagePage};
 use eliza_domain::store::{AgentStore, ChannelStore, MessageServerStore, MessageStore};
 use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId};
 use eliza_store::DieselStore;
@@ -293,49 +293,37 @@ pub async fn channel_delete_cascades_messages_and_participants(store: &DieselSto
     assert_eq!(store.get_channel(again.id).await.unwrap(), None);
 }
 
-pub async fn dm_channel_lookup_needs_both_participants(store: &DieselStore) {
+pub async fn channel_lookup_by_name_matches_server_type_and_name(store: &DieselStore) {
     let server = new_server(store, "S").await;
     let other_server = new_server(store, "Other").await;
-    let (a, b, c) = ("user-a", "user-b", "user-c");
-    let group = fx::channel(server.id, ChannelType::Group);
-    store
-        .create_channel(&group, &[a.to_owned(), b.to_owned()])
-        .await
-        .unwrap();
-    let elsewhere = fx::channel(other_server.id, ChannelType::Dm);
-    store
-        .create_channel(&elsewhere, &[a.to_owned(), b.to_owned()])
-        .await
-        .unwrap();
-    let with_c = fx::channel(server.id, ChannelType::Dm);
-    store
-        .create_channel(&with_c, &[a.to_owned(), c.to_owned()])
-        .await
-        .unwrap();
-    assert_eq!(store.find_dm_channel(server.id, a, b).await.unwrap(), None);
+    let named = |server, kind, name: &str, at| Channel {
+        name: name.to_owned(),
+        created_at: fx::t(at),
+        updated_at: fx::t(at),
+        ..fx::channel(server, kind)
+    };
+    let name = "DM-user-a-user-b";
+    // Same name but a GROUP, same name on another server, another name on this server.
+    for channel in [
+        named(server.id, ChannelType::Group, name, 0),
+        named(other_server.id, ChannelType::Dm, name, 0),
+        named(server.id, ChannelType::Dm, "DM-user-a-user-c", 0),
+    ] {
+        store.create_channel(&channel, &[]).await.unwrap();
+    }
+    let find = |name: &'static str| store.find_channel_named(server.id, ChannelType::Dm, name);
+    assert_eq!(find(name).await.unwrap(), None);
 
-    let dm = fx::channel(server.id, ChannelType::Dm);
-    store
-        .create_channel(&dm, &[a.to_owned(), b.to_owned()])
-        .await
-        .unwrap();
+    let newer = named(server.id, ChannelType::Dm, name, 20);
+    let older = named(server.id, ChannelType::Dm, name, 10);
+    store.create_channel(&newer, &[]).await.unwrap();
+    store.create_channel(&older, &[]).await.unwrap();
+    assert_eq!(find(name).await.unwrap(), Some(older));
     assert_eq!(
-        store.find_dm_channel(server.id, a, b).await.unwrap(),
-        Some(dm.clone())
+        find("DM-user-a-user-c").await.unwrap().map(|c| c.name),
+        Some("DM-user-a-user-c".to_owned())
     );
-    assert_eq!(
-        store.find_dm_channel(server.id, b, a).await.unwrap(),
-        Some(dm)
-    );
-    assert_eq!(
-        store
-            .find_dm_channel(server.id, a, c)
-            .await
-            .unwrap()
-            .map(|c| c.id),
-        Some(with_c.id)
-    );
-    assert_eq!(store.find_dm_channel(server.id, b, c).await.unwrap(), None);
+    assert_eq!(find("DM-user-b-user-c").await.unwrap(), None);
 }
 
 pub async fn message_create_is_idempotent_by_id(store: &DieselStore) {
