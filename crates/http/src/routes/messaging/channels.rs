@@ -69,8 +69,13 @@ pub struct NewChannel {
 }
 
 /// Creates a channel on an existing server (404 family B otherwise).
-pub async fn create(store: &dyn Store, new: NewChannel) -> Result<Channel, ApiError> {
-    let failed = |err| store_error(err, "Failed to create channel");
+/// `failure` is the route's message for a store failure.
+pub async fn create(
+    store: &dyn Store,
+    new: NewChannel,
+    failure: &str,
+) -> Result<Channel, ApiError> {
+    let failed = |err| store_error(err, failure);
     let server = store.get_message_server(new.server).await.map_err(failed)?;
     if server.is_none() && new.server.0 == DEFAULT_SERVER_ID {
         // The default server exists from start-up on; recreate it if someone deleted its row.
@@ -164,6 +169,7 @@ async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult
             metadata: optional_object(body, "metadata")?,
             participants: participant_ids(listed, INVALID_PAYLOAD)?,
         },
+        "Failed to create group channel",
     )
     .await?;
     Ok(success(StatusCode::CREATED, channel_json(&channel)))
@@ -217,6 +223,7 @@ async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> A
             metadata: Some(json!({"user1": first, "user2": second})),
             participants: vec![first, second],
         },
+        "Failed to find or create DM channel",
     )
     .await?;
     Ok(ok(channel_json(&channel)))
@@ -440,6 +447,7 @@ pub async fn find_or_auto_create(
             metadata: Some(auto_created_metadata(&auto, kind)),
             participants,
         },
+        "Failed to create channel",
     )
     .await
 }

@@ -280,15 +280,8 @@ async fn create_job_channel(
         metadata: Some(metadata),
         participants: vec![agent_id.to_string()],
     };
-    match channels::create(state.store.as_ref(), new).await {
-        Ok(channel) => Ok(channel),
-        // 1.7.2's text for this route.
-        Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => Err(ApiError {
-            message: "Failed to create job channel".to_owned(),
-            ..err
-        }),
-        Err(err) => Err(err),
-    }
+    // 1.7.2's text for this route.
+    channels::create(state.store.as_ref(), new, "Failed to create job channel").await
 }
 
 /// Waits (at most `timeout`) for the agent's answer and records the outcome.

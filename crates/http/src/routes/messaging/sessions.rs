@@ -385,7 +385,9 @@ async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) ->
         .sessions
         .insert(session, now)
         .map_err(|fault| SessionError::from_fault(&session_id, fault))?;
-    if let Err(err) = channels::create(state.store.as_ref(), channel).await {
+    if let Err(err) =
+        channels::create(state.store.as_ref(), channel, "Failed to create channel").await
+    {
         state.sessions.remove(&session_id);
         tracing::error!(err = %err.message, session = %session_id, "session channel not created");
         return Err(SessionError::creation_failed(
