@@ -2,6 +2,8 @@
 //! per resource, one test binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_logs;
+mod agent_runtime;
 mod agents;
 mod backend;
 mod cross_cutting;

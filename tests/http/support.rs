@@ -11,6 +11,7 @@ use eliza_domain::character::Character;
 use eliza_domain::lifecycle::StatusRegistry;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, app};
+use eliza_runtime::{Environment, RegistryConfig};
 use eliza_store::{DieselStore, StoreOptions};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -91,6 +92,31 @@ impl TestApp {
             bus,
             dispatch,
         );
+        TestApp {
+            state,
+            dir,
+            _database: database,
+        }
+    }
+
+    /// An app whose agents really run: the agent runtime, with `env` as the server environment
+    /// (model provider settings, say).
+    pub async fn with_runtime(env: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, database) = database_url(dir.path());
+        let store = DieselStore::connect(&url, StoreOptions::default())
+            .await
+            .expect("store");
+        let config = HttpConfig {
+            env_dir: dir.path().to_path_buf(),
+            ..HttpConfig::default()
+        };
+        let env = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        let runtime = RegistryConfig::new(Environment::new(env), &config.secret_salt);
+        let state = AppState::with_runtime(Arc::new(store), config, LogBuffer::new(1000), runtime);
         TestApp {
             state,
             dir,

@@ -2,7 +2,7 @@
 //! Engine.IO open, the namespace CONNECT, events, joins, and `2` pings answered with `3`.
 //! Every wait is bounded.
 
-use crate::messaging_fixture::MessagingApp;
+use crate::support::TestApp;
 use awc::ws;
 use eliza_http::app;
 use futures_util::{SinkExt, StreamExt};
@@ -29,7 +29,7 @@ impl<T> Conn for T where
 }
 
 /// The real app on a real port.
-pub fn serve(app_state: &MessagingApp) -> actix_test::TestServer {
+pub fn serve(app_state: &TestApp) -> actix_test::TestServer {
     let state = app_state.state.clone();
     actix_test::start(move || app(state.clone()))
 }

@@ -8,11 +8,11 @@ mod limits;
 use actix_web::HttpServer;
 use clap::Parser;
 use config::{Cli, http_config_from_env};
-use eliza_domain::lifecycle::{AgentLifecycle, StatusRegistry};
 use eliza_domain::store::Store;
 use eliza_http::character_source::characters_from_path;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, agent_ops, app};
+use eliza_runtime::{Environment, RegistryConfig};
 use eliza_store::{DieselStore, StoreOptions};
 use std::io::ErrorKind;
 use std::process::ExitCode;
@@ -117,15 +117,15 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
     Ok(())
 }
 
-/// The shared state; agents only track their status until a runtime exists (or, in a binary
-/// built with `echo-agents` and run with `ELIZA_ECHO_AGENTS=1`, answer with an echo).
+/// The shared state with the agent runtime (or, in a binary built with `echo-agents` and run
+/// with `ELIZA_ECHO_AGENTS=1`, agents that answer with an echo).
 fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> AppState {
     #[cfg(feature = "echo-agents")]
     if echo::requested() {
         return echo::app_state(store, config, logs);
     }
-    let agents: Arc<dyn AgentLifecycle> = Arc::new(StatusRegistry::default());
-    AppState::new(store, agents, config, logs)
+    let runtime = RegistryConfig::new(Environment::from_process(), &config.secret_salt);
+    AppState::with_runtime(store, config, logs, runtime)
 }
 
 /// `--character FILE…`: create or update each character, then start it.

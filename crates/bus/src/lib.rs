@@ -20,4 +20,4 @@ pub mod responder;
 pub use bus::{Bus, InProcessBus, Received, Subscription, Topic};
 pub use dispatch::{AgentDispatch, AgentInboxes, AgentWork, Delivery, DispatchError, Inbox};
 pub use event::{BusEvent, BusMessage, ControlAction, MessageOrigin, ServerAgentChange};
-pub use outbox::{AgentOutbox, NewMessage, OutboxError};
+pub use outbox::{AgentOutbox, NewMessage, OutboxError, ReplyChunk};

@@ -31,6 +31,21 @@ pub enum OutboxError {
     Unavailable(String),
 }
 
+/// A piece of a reply being generated, for live display; the reply itself follows through
+/// [`AgentOutbox::submit`] under the same `message_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyChunk {
+    pub channel_id: ChannelId,
+    pub agent_id: AgentId,
+    /// The id the reply will be stored under.
+    pub message_id: MessageId,
+    pub chunk: String,
+    /// 0 for the first chunk of the reply.
+    pub index: u32,
+    /// The message being answered.
+    pub in_reply_to: Option<MessageId>,
+}
+
 /// Where agents put what they produce.
 #[async_trait]
 pub trait AgentOutbox: Send + Sync {
@@ -38,4 +53,9 @@ pub trait AgentOutbox: Send + Sync {
     async fn submit(&self, reply: NewMessage) -> Result<BusMessage, OutboxError>;
     /// The agent is done with a message: tells the UI (`messageComplete`, input re-enabled).
     fn complete(&self, channel_id: ChannelId, agent_id: AgentId, in_reply_to: Option<MessageId>);
+    /// A streamed piece of a reply (`messageStreamChunk`, SSE `chunk`). An outbox without live
+    /// streaming ignores it: the reply still arrives whole through `submit`.
+    fn stream_chunk(&self, _chunk: ReplyChunk) {}
+    /// Generating the reply failed after `partial_text` was streamed (`messageStreamError`).
+    fn stream_failed(&self, _chunk: ReplyChunk, _error: &str) {}
 }

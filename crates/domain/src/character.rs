@@ -27,6 +27,18 @@ impl Bio {
             Bio::Lines(lines) => lines.first().cloned(),
         }
     }
+
+    /// The bio as lines: a plain string is one line; blank lines are dropped.
+    pub fn lines(&self) -> Vec<String> {
+        let lines = match self {
+            Bio::Text(text) => vec![text.clone()],
+            Bio::Lines(lines) => lines.clone(),
+        };
+        lines
+            .into_iter()
+            .filter(|line| !line.trim().is_empty())
+            .collect()
+    }
 }
 
 /// A validated character. Nested structures whose inner keys are open in 1.7.2 stay JSON.

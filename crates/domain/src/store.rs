@@ -6,7 +6,7 @@ use crate::ids::{
     AgentId, ChannelId, EntityId, LogId, MemoryId, MessageId, MessageServerId, RoomId, TaskId,
     WorldId,
 };
-use crate::log::{AgentLog, LogQuery};
+use crate::log::{AgentLog, LogQuery, RunPage, RunQuery};
 use crate::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
 use crate::messaging::{
     CentralMessage, Channel, ChannelType, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
@@ -198,6 +198,17 @@ pub trait LogStore: Send + Sync {
     async fn create_log(&self, log: &AgentLog) -> StoreResult<()>;
     async fn list_logs(&self, query: &LogQuery) -> StoreResult<Vec<AgentLog>>;
     async fn delete_log(&self, agent: AgentId, id: LogId) -> StoreResult<bool>;
+    /// The agent's runs from its `run_event` rows, with their counts (see `RunCounts::tally`).
+    async fn list_runs(&self, query: &RunQuery) -> StoreResult<RunPage>;
+    /// The agent's rows of one run (in `room` when given), oldest first, at most `RUN_LOGS_MAX`: those
+    /// whose `body.runId` or `body.parentRunId` is `run_id`, and the `action_event` rows of the runs of
+    /// its `action` rows.
+    async fn list_run_logs(
+        &self,
+        agent: AgentId,
+        run_id: &str,
+        room: Option<RoomId>,
+    ) -> StoreResult<Vec<AgentLog>>;
     async fn create_task(&self, task: &Task) -> StoreResult<()>;
     async fn list_agent_tasks(&self, agent: AgentId) -> StoreResult<Vec<Task>>;
     async fn delete_task(&self, id: TaskId) -> StoreResult<bool>;

@@ -11,6 +11,7 @@ use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::secrets::{DEFAULT_SECRET_SALT, SecretCipher};
 use eliza_domain::store::Store;
+use eliza_runtime::{AgentRegistry, RegistryConfig};
 use eliza_socketio::{SocketIo, SocketIoConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -108,6 +109,8 @@ pub struct AppState {
     pub limiters: RateLimiters,
     pub shutdown: Shutdown,
     pub started: Instant,
+    /// The agent runtimes, when agents really run (`None` when only their status is tracked).
+    pub runtimes: Option<Arc<AgentRegistry>>,
 }
 
 impl AppState {
@@ -161,6 +164,35 @@ impl AppState {
             metrics: Metrics::global(),
             shutdown: Shutdown::default(),
             started: Instant::now(),
+            runtimes: None,
         }
+    }
+
+    /// The state with real agents: an [`AgentRegistry`] built from `runtime` is the lifecycle,
+    /// its inboxes the dispatch port, and the messaging service its outbox, so replies are
+    /// stored and broadcast like every other message.
+    pub fn with_runtime(
+        store: Arc<dyn Store>,
+        config: HttpConfig,
+        logs: LogBuffer,
+        runtime: RegistryConfig,
+    ) -> Self {
+        let inboxes = AgentInboxes::new();
+        let registry = Arc::new(AgentRegistry::new(
+            Arc::clone(&store),
+            inboxes.clone(),
+            runtime,
+        ));
+        let mut state = Self::with_ports(
+            store,
+            registry.clone(),
+            config,
+            logs,
+            Arc::new(InProcessBus::new()),
+            Arc::new(inboxes),
+        );
+        registry.set_outbox(Arc::new(state.messaging.clone()));
+        state.runtimes = Some(registry);
+        state
     }
 }

@@ -58,8 +58,9 @@ pub enum ModelError {
 /// What kind of unavailability; kept structured so callers can tell a timeout from a refusal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unavailability {
-    #[error("could not connect ({0})")]
-    Connect(String),
+    /// Nothing answered at `url` (the server is down, the port or host is wrong).
+    #[error("could not connect to {url} ({cause})")]
+    Connect { url: String, cause: String },
     #[error("no answer within {} s", .0.as_secs_f64())]
     TimedOut(Duration),
     #[error("the connection failed ({0})")]

@@ -74,8 +74,22 @@ impl HttpClient {
         headers: &HeaderMap,
         body: &impl serde::Serialize,
     ) -> Result<T, ModelError> {
+        self.post_json_within(self.options.request_timeout, url, headers, body)
+            .await
+    }
+
+    /// [`HttpClient::post_json`] with another bound per attempt, for calls known to take long
+    /// (an Ollama model download).
+    pub(crate) async fn post_json_within<T: DeserializeOwned>(
+        &self,
+        limit: Duration,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ModelError> {
         let body = self.encode(body)?;
-        self.fetch_json(|| self.post(url, headers, &body)).await
+        self.fetch_json(limit, || self.post(url, headers, &body))
+            .await
     }
 
     /// GETs `url` and parses the JSON answer, with retries.
@@ -84,18 +98,21 @@ impl HttpClient {
         url: &Url,
         headers: &HeaderMap,
     ) -> Result<T, ModelError> {
-        self.fetch_json(|| self.client.get(url.clone()).headers(headers.clone()))
-            .await
+        self.fetch_json(self.options.request_timeout, || {
+            self.client.get(url.clone()).headers(headers.clone())
+        })
+        .await
     }
 
     /// Sends the request `build` makes and parses the JSON answer, with retries; each attempt
-    /// is bounded by `request_timeout`.
+    /// is bounded by `limit`.
     async fn fetch_json<T: DeserializeOwned>(
         &self,
+        limit: Duration,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, ModelError> {
         with_retries(&self.options.retry, &self.provider, |_| async {
-            self.within(self.options.request_timeout, async {
+            self.within(limit, async {
                 let response = self.send_checked(build()).await?;
                 self.read_json(response).await
             })
@@ -153,7 +170,12 @@ impl HttpClient {
         } else if error.is_timeout() {
             Unavailability::TimedOut(self.options.request_timeout)
         } else if error.is_connect() {
-            Unavailability::Connect(cause)
+            Unavailability::Connect {
+                url: error
+                    .url()
+                    .map_or_else(|| "the server".to_owned(), shown_url),
+                cause,
+            }
         } else {
             Unavailability::Connection(cause)
         };
@@ -232,6 +254,17 @@ async fn read_at_most(
     Ok((body, true))
 }
 
+/// A URL as errors show it: without credentials, query or fragment, which may hold secrets.
+fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Both only fail for URLs that cannot have credentials, which then have none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
 /// The most specific message in an error chain ("Connection refused (os error 111)" rather
 /// than "error sending request for url …").
 pub(crate) fn root_cause(error: &reqwest::Error) -> String {
@@ -256,6 +289,15 @@ pub(crate) fn error_text(error: &serde_json::Value) -> Option<&str> {
     error["message"].as_str().or_else(|| error.as_str())
 }
 
+/// The readable part of an error object (`{"message": …}` or a plain string), else the object
+/// itself; cut to the length of an error excerpt. For errors reported inside a 2xx answer.
+pub(crate) fn describe_error(error: &serde_json::Value) -> String {
+    match error_text(error) {
+        Some(message) => truncate(message),
+        None => truncate(&error.to_string()),
+    }
+}
+
 /// The start of a body, for error messages.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
@@ -273,9 +315,15 @@ pub(crate) fn truncate(text: &str) -> String {
     }
 }
 
-/// A header value from a secret (an API key); invalid characters are a configuration error.
+/// `Authorization: Bearer <key>` from a secret.
 pub(crate) fn bearer(key_name: &str, key: &str) -> Result<HeaderValue, ModelError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
+    secret_header(key_name, &format!("Bearer {key}"))
+}
+
+/// A header value from a secret (an API key), kept out of logs; invalid characters are a
+/// configuration error naming the setting.
+pub(crate) fn secret_header(key_name: &str, value: &str) -> Result<HeaderValue, ModelError> {
+    let mut value = HeaderValue::from_str(value)
         .map_err(|_| ModelError::Config(format!("{key_name} contains invalid characters")))?;
     value.set_sensitive(true);
     Ok(value)
@@ -322,6 +370,40 @@ mod tests {
         let long = "é".repeat(1000);
         let summary = error_message(long.as_bytes());
         assert_eq!(summary.chars().count(), BODY_EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn error_objects_are_described_briefly() {
+        use serde_json::json;
+        assert_eq!(
+            describe_error(&json!({"message": "quota exceeded"})),
+            "quota exceeded"
+        );
+        assert_eq!(describe_error(&json!("overloaded")), "overloaded");
+        assert_eq!(describe_error(&json!({"code": 42})), r#"{"code":42}"#);
+        let long = describe_error(&json!({"message": "x".repeat(10_000)}));
+        assert!(
+            long.ends_with('…') && long.chars().count() < 1_000,
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn urls_in_errors_lose_their_secrets() {
+        let url = Url::parse("http://user:pw@localhost:11434/api/chat?key=s#x").ok();
+        assert_eq!(
+            url.as_ref().map(shown_url).as_deref(),
+            Some("http://localhost:11434/api/chat")
+        );
+    }
+
+    #[test]
+    fn secrets_with_invalid_characters_are_configuration_errors() {
+        assert!(matches!(
+            secret_header("ANTHROPIC_API_KEY", "bad\nkey"),
+            Err(ModelError::Config(m)) if m == "ANTHROPIC_API_KEY contains invalid characters"
+        ));
+        assert!(secret_header("K", "ok").is_ok_and(|v| v.is_sensitive()));
     }
 
     #[test]

@@ -1,29 +1,43 @@
 //! Model providers for eliza-rs: the model types of elizaOS 1.7.2 (`TEXT_SMALL`, `TEXT_LARGE`,
-//! `TEXT_EMBEDDING`, …) behind one provider trait, with an OpenAI-compatible implementation.
+//! `TEXT_EMBEDDING`, …) behind one provider trait, with OpenAI-compatible, Ollama and Anthropic
+//! implementations.
 //!
 //! - [`ModelType`]: the 1.7.2 model types and their legacy aliases.
 //! - [`TextRequest`], [`EmbeddingRequest`], [`TextResponse`], [`TextStream`]: what goes in and out.
 //! - [`ModelProvider`]: the trait the runtime calls (`Arc<dyn ModelProvider>`).
+//! - [`catalog`]: which providers an agent gets from its character's `plugins` and settings
+//!   ([`providers_for`], [`first_supporting`]).
 //! - [`settings`]: the 1.7.2 parameter layering (`<MODEL>_X` > `DEFAULT_X` > legacy keys).
 //! - [`retry`] and [`HttpOptions`]: timeouts and retries shared by the HTTP providers.
-//! - [`openai`]: the OpenAI-compatible provider.
-//! - `testing` (cargo feature `testing`): a fake OpenAI server and a scripted provider.
+//! - [`openai`]: the OpenAI-compatible provider (plugin-openai).
+//! - [`ollama`]: the Ollama provider (plugin-ollama), the fallback when no cloud key is set.
+//! - [`anthropic`]: the Anthropic Messages API provider (plugin-anthropic); text only.
+//! - `testing` (cargo feature `testing`): fake OpenAI, Ollama and Anthropic servers and a
+//!   scripted provider.
 
+pub mod anthropic;
+pub mod catalog;
 pub mod error;
 mod http;
+mod lines;
 pub mod model_type;
+pub mod ollama;
 pub mod openai;
 pub mod provider;
 pub mod request;
 pub mod retry;
 pub mod settings;
 mod sse;
+mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use anthropic::{AnthropicConfig, AnthropicProvider};
+pub use catalog::{ModelPlugin, first_supporting, model_plugins_for, providers_for};
 pub use error::{ModelError, Unavailability};
 pub use http::HttpOptions;
 pub use model_type::{ModelType, UnknownModelType};
+pub use ollama::{OllamaConfig, OllamaProvider};
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use provider::ModelProvider;
 pub use request::{EmbeddingRequest, TextRequest, TextResponse, TextStream, TokenUsage};

@@ -67,3 +67,32 @@ pub(crate) async fn probe_embedding_dimension<P: ModelProvider + ?Sized>(
         .await
         .map(|v| v.len())
 }
+
+/// Checks the embedding a server sent: present, not empty, and of the configured length when
+/// `expected` gives one (`(length, the setting that asks for it)`).
+pub(crate) fn checked_embedding(
+    provider: &str,
+    embedding: Option<Vec<f32>>,
+    expected: Option<(usize, &str)>,
+) -> Result<Vec<f32>, ModelError> {
+    let embedding = embedding
+        .ok_or_else(|| ModelError::invalid_response(provider, "the answer has no embedding"))?;
+    if embedding.is_empty() {
+        return Err(ModelError::invalid_response(
+            provider,
+            "the embedding is empty",
+        ));
+    }
+    if let Some((length, setting)) = expected
+        && embedding.len() != length
+    {
+        return Err(ModelError::invalid_response(
+            provider,
+            format!(
+                "the embedding has {} dimensions, {setting} asks for {length}",
+                embedding.len()
+            ),
+        ));
+    }
+    Ok(embedding)
+}

@@ -151,7 +151,10 @@ mod tests {
     fn unavailable() -> ModelError {
         ModelError::Unavailable {
             provider: "test".into(),
-            reason: Unavailability::Connect("refused".into()),
+            reason: Unavailability::Connect {
+                url: "http://localhost:1/".into(),
+                cause: "refused".into(),
+            },
         }
     }
 

@@ -5,8 +5,12 @@
 //! `runtime.getSetting(k) ?? process.env[k]`). Keeping the lookup a closure keeps this crate free
 //! of the character and store types, and makes the rules trivial to test.
 
+use crate::error::ModelError;
 use crate::model_type::ModelType;
 use crate::request::TextRequest;
+
+/// The embedding sizes 1.7.2 accepts: the store has one `dim_<N>` column for each.
+pub const SUPPORTED_EMBEDDING_DIMENSIONS: [usize; 6] = [384, 512, 768, 1024, 1536, 3072];
 
 /// Reads one setting, treating blank values as unset (a `KEY=` line in `.env` means "no value",
 /// not "empty key").
@@ -24,7 +28,30 @@ pub fn first_setting<F>(lookup: &F, keys: &[&str]) -> Option<String>
 where
     F: Fn(&str) -> Option<String> + ?Sized,
 {
-    keys.iter().find_map(|k| read_setting(lookup, k))
+    first_setting_named(lookup, keys).map(|(_, value)| value)
+}
+
+/// [`first_setting`] with the key that gave the value, for error messages about it.
+pub fn first_setting_named<'k, F>(lookup: &F, keys: &[&'k str]) -> Option<(&'k str, String)>
+where
+    F: Fn(&str) -> Option<String> + ?Sized,
+{
+    keys.iter()
+        .find_map(|key| read_setting(lookup, key).map(|value| (*key, value)))
+}
+
+/// An embedding size setting: one of [`SUPPORTED_EMBEDDING_DIMENSIONS`], or a configuration
+/// error naming `key`.
+pub fn parse_embedding_dimensions(key: &str, value: &str) -> Result<usize, ModelError> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|d| SUPPORTED_EMBEDDING_DIMENSIONS.contains(d))
+        .ok_or_else(|| {
+            ModelError::Config(format!(
+                "{key} \"{value}\" must be one of {SUPPORTED_EMBEDDING_DIMENSIONS:?}"
+            ))
+        })
 }
 
 /// 1.7.2 `parseBooleanFromText`: `YES`, `Y`, `TRUE`, `T`, `1`, `ON` and `ENABLE` (any case,
@@ -274,5 +301,20 @@ mod tests {
         assert_eq!(read_setting(&l, "A"), None);
         assert_eq!(first_setting(&l, &["A", "B", "C"]).as_deref(), Some("b"));
         assert_eq!(first_setting(&l, &["X"]), None);
+        assert_eq!(
+            first_setting_named(&l, &["A", "C"]),
+            Some(("C", "c".to_owned()))
+        );
+    }
+
+    #[test]
+    fn embedding_dimensions_must_have_a_store_column() {
+        assert_eq!(parse_embedding_dimensions("K", "768"), Ok(768));
+        for bad in ["1000", "-1", "many"] {
+            assert!(
+                matches!(parse_embedding_dimensions("K", bad), Err(ModelError::Config(m)) if m.starts_with("K \"") && m.contains("must be one of")),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,54 +1,38 @@
 //! A small Server-Sent Events decoder: bytes in, `data` payloads out.
 //!
-//! Why not a crate: OpenAI-style streams only use `data:` lines, and owning the decoder lets us
-//! bound memory (a server that never sends a newline must not grow a buffer without limit) and
-//! never fail on invalid UTF-8.
+//! Why not a crate: the streams we read (OpenAI, Anthropic) only need the `data:` lines, and
+//! owning the decoder lets us bound memory ([`LineBuffer`]) and never fail on invalid UTF-8.
 
-/// The largest event we accept; chat chunks are a few hundred bytes.
-const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+use crate::lines::{EventTooLarge, LineBuffer, MAX_EVENT_BYTES};
 
 #[derive(Debug, Default)]
 pub(crate) struct SseDecoder {
-    line: Vec<u8>,
+    lines: LineBuffer,
     data: Vec<String>,
     data_len: usize,
 }
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a server-sent event exceeded {MAX_EVENT_BYTES} bytes")]
-pub(crate) struct EventTooLarge;
 
 impl SseDecoder {
     /// Feeds the next bytes of the body; returns the `data` of every event they complete.
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<String>, EventTooLarge> {
         let mut events = Vec::new();
-        for &byte in bytes {
-            if byte == b'\n' {
-                let line = std::mem::take(&mut self.line);
-                if let Some(event) = self.end_line(&line)? {
-                    events.push(event);
-                }
-            } else {
-                self.line.push(byte);
-                if self.line.len() > MAX_EVENT_BYTES {
-                    return Err(EventTooLarge);
-                }
-            }
+        for line in self.lines.feed(bytes)? {
+            events.extend(self.end_line(&line)?);
         }
         Ok(events)
     }
 
     /// The body ended: returns the last event if the server did not close it with a blank line.
     pub(crate) fn finish(&mut self) -> Result<Option<String>, EventTooLarge> {
-        let line = std::mem::take(&mut self.line);
-        if let Some(event) = self.end_line(&line)? {
+        if let Some(line) = self.lines.finish()
+            && let Some(event) = self.end_line(&line)?
+        {
             return Ok(Some(event));
         }
         Ok(self.dispatch())
     }
 
     fn end_line(&mut self, line: &[u8]) -> Result<Option<String>, EventTooLarge> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             return Ok(self.dispatch());
         }
@@ -60,7 +44,8 @@ impl SseDecoder {
             }
             self.data.push(String::from_utf8_lossy(value).into_owned());
         }
-        // Comments (`:`) and the `event`, `id` and `retry` fields carry nothing we use.
+        // Comments (`:`) and the `event`, `id` and `retry` fields carry nothing we use: the
+        // JSON of every event we read names its own type.
         Ok(None)
     }
 
@@ -122,5 +107,13 @@ mod tests {
         let mut d = SseDecoder::default();
         let big = vec![b'x'; MAX_EVENT_BYTES + 1];
         assert_eq!(d.feed(&big), Err(EventTooLarge));
+    }
+
+    #[test]
+    fn many_data_lines_cannot_add_up_to_an_endless_event() {
+        let mut d = SseDecoder::default();
+        let line = format!("data: {}\n", "x".repeat(MAX_EVENT_BYTES / 2));
+        assert_eq!(d.feed(line.as_bytes()).map(|e| e.len()), Ok(0));
+        assert_eq!(d.feed(line.as_bytes()), Err(EventTooLarge));
     }
 }

@@ -2,15 +2,34 @@
 //! message pipeline (shouldRespond, providers, prompt templates, XML replies, actions, evaluators)
 //! and answer through the messaging outbox.
 //!
-//! The modules here are the pure, I/O-free pieces of the pipeline:
-//! * [`xml`]: tolerant parsing of model answers (`parseKeyValueXml`, nested elements included);
-//! * [`reply`]: normalisation of the message-handler and shouldRespond answers;
-//! * [`should_respond`]: the rules that decide without a model;
-//! * [`prompt`]: Handlebars rendering of templates from a state, without HTML escaping;
-//! * [`templates`]: the prompt templates and the character's overrides.
+//! * [`registry`]: the [`AgentLifecycle`](eliza_domain::lifecycle::AgentLifecycle) of the server —
+//!   starts, stops and hot-updates agents;
+//! * [`agent`]: one running agent (`useModel`, logs, its own world);
+//! * [`connector`]: the inbox consumer mapping central messages to agent memory;
+//! * [`pipeline`]: the turn itself; [`bootstrap`]: the core providers, actions and REFLECTION;
+//! * [`plugin`]: the traits another crate implements to add capabilities;
+//! * [`embedding`]: the embedding queue;
+//! * pure pieces: [`xml`], [`reply`], [`should_respond`], [`prompt`], [`templates`], [`stream`].
 
+pub mod agent;
+pub mod bootstrap;
+pub mod connector;
+pub mod embedding;
+pub mod error;
+pub mod pipeline;
+pub mod plugin;
 pub mod prompt;
+pub mod registry;
 pub mod reply;
+pub mod settings;
 pub mod should_respond;
+pub mod state;
+pub mod stream;
 pub mod templates;
+pub mod turn;
 pub mod xml;
+
+pub use agent::{AgentRuntime, RuntimeOptions};
+pub use error::{RuntimeError, RuntimeResult};
+pub use registry::{AgentRegistry, ModelFactory, RegistryConfig, catalog_models};
+pub use settings::{AgentSettings, Environment};

@@ -11,7 +11,7 @@ use eliza_domain::ids::{
     AgentId, ChannelId, EntityId, LogId, MemoryId, MessageId, MessageServerId, RoomId, TaskId,
     WorldId,
 };
-use eliza_domain::log::{AgentLog, LogQuery};
+use eliza_domain::log::{AgentLog, LogQuery, RunPage, RunQuery};
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
 use eliza_domain::messaging::{
     CentralMessage, Channel, ChannelType, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
@@ -375,6 +375,22 @@ impl LogStore for DieselStore {
 
     async fn delete_log(&self, agent: AgentId, id: LogId) -> StoreResult<bool> {
         self.run(move |c| logs::delete_log(c, agent, id)).await
+    }
+
+    async fn list_runs(&self, query: &RunQuery) -> StoreResult<RunPage> {
+        let query = query.clone();
+        self.run(move |c| logs::list_runs(c, &query)).await
+    }
+
+    async fn list_run_logs(
+        &self,
+        agent: AgentId,
+        run_id: &str,
+        room: Option<RoomId>,
+    ) -> StoreResult<Vec<AgentLog>> {
+        let run_id = run_id.to_owned();
+        self.run(move |c| logs::list_run_logs(c, agent, &run_id, room))
+            .await
     }
 
     async fn create_task(&self, task: &Task) -> StoreResult<()> {

@@ -10,13 +10,13 @@ use async_trait::async_trait;
 use chrono::{SubsecRound, Utc};
 use eliza_bus::{
     AgentDispatch, AgentOutbox, AgentWork, Bus, BusEvent, BusMessage, ControlAction, MessageOrigin,
-    NewMessage, OutboxError,
+    NewMessage, OutboxError, ReplyChunk,
 };
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, ChannelUpdate};
 use eliza_domain::{AgentId, ChannelId, MessageId, Store, StoreError, string_to_uuid};
 use std::sync::Arc;
-pub use watch::{ReplyEvent, ReplyWatch};
+pub use watch::{NoReply, ReplyEvent, ReplyWatch};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MessagingError {
@@ -372,6 +372,28 @@ impl AgentOutbox for Messaging {
 
     fn complete(&self, channel_id: ChannelId, agent_id: AgentId, in_reply_to: Option<MessageId>) {
         Messaging::complete(self, channel_id, Some(agent_id), in_reply_to);
+    }
+
+    fn stream_chunk(&self, chunk: ReplyChunk) {
+        self.bus.publish(BusEvent::MessageStreamChunk {
+            channel_id: chunk.channel_id,
+            message_id: chunk.message_id,
+            agent_id: chunk.agent_id,
+            chunk: chunk.chunk,
+            index: chunk.index,
+            in_reply_to: chunk.in_reply_to,
+        });
+    }
+
+    fn stream_failed(&self, chunk: ReplyChunk, error: &str) {
+        self.bus.publish(BusEvent::MessageStreamError {
+            channel_id: chunk.channel_id,
+            message_id: chunk.message_id,
+            agent_id: chunk.agent_id,
+            error: error.to_owned(),
+            partial_text: (!chunk.chunk.is_empty()).then_some(chunk.chunk),
+            in_reply_to: chunk.in_reply_to,
+        });
     }
 }
 

@@ -21,6 +21,15 @@ pub enum ReplyEvent {
         error: String,
         partial_text: Option<String>,
     },
+    /// An agent finished its turn without a reply (it chose to ignore the message).
+    Declined,
+}
+
+/// Why a wait for the reply ended without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoReply {
+    Failed(String),
+    Declined,
 }
 
 /// A subscription to one channel, filtered down to the reply to one message.
@@ -57,11 +66,12 @@ impl ReplyWatch {
     }
 
     /// Waits for the stored reply itself, skipping chunks.
-    pub async fn reply(&mut self, question: &BusMessage) -> Option<Result<BusMessage, String>> {
+    pub async fn reply(&mut self, question: &BusMessage) -> Option<Result<BusMessage, NoReply>> {
         loop {
             match self.next(question).await? {
                 ReplyEvent::Reply(reply) => return Some(Ok(*reply)),
-                ReplyEvent::Failed { error, .. } => return Some(Err(error)),
+                ReplyEvent::Failed { error, .. } => return Some(Err(NoReply::Failed(error))),
+                ReplyEvent::Declined => return Some(Err(NoReply::Declined)),
                 ReplyEvent::Chunk { .. } => continue,
             }
         }
@@ -100,6 +110,11 @@ fn about_reply(event: &BusEvent, question: &BusMessage) -> Option<ReplyEvent> {
             chunk: chunk.clone(),
             index: *index,
         }),
+        BusEvent::MessageComplete {
+            agent_id: Some(_),
+            in_reply_to,
+            ..
+        } if answers(in_reply_to) => Some(ReplyEvent::Declined),
         BusEvent::MessageStreamError {
             error,
             partial_text,

@@ -1,8 +1,10 @@
 //! Route modules, one per resource.
 
+pub mod agent_logs;
 pub mod agents;
 pub mod health;
 pub mod messaging;
+pub mod runs;
 pub mod server;
 pub mod system;
 
@@ -11,6 +13,8 @@ use actix_web::web::ServiceConfig;
 /// Everything under `/api` (paths relative to the scope).
 pub fn configure_api(cfg: &mut ServiceConfig) {
     agents::configure(cfg);
+    agent_logs::configure(cfg);
+    runs::configure(cfg);
     messaging::configure(cfg);
     server::configure(cfg);
     system::configure(cfg);

@@ -6,15 +6,16 @@ use reqwest::Url;
 
 use crate::error::ModelError;
 use crate::http::{HttpOptions, endpoint, parse_base_url};
-use crate::settings::{first_setting, parse_boolean_from_text, read_setting};
+pub use crate::settings::SUPPORTED_EMBEDDING_DIMENSIONS;
+use crate::settings::{
+    first_setting, parse_boolean_from_text, parse_embedding_dimensions, read_setting,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// The code default of plugin-openai 1.6.0 (its package.json claims gpt-5-nano; the code wins).
 pub const DEFAULT_SMALL_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_LARGE_MODEL: &str = "gpt-4o";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
-/// The embedding sizes 1.7.2 accepts: the store has one `dim_<N>` column for each.
-pub const SUPPORTED_EMBEDDING_DIMENSIONS: [usize; 6] = [384, 512, 768, 1024, 1536, 3072];
 
 /// Everything the OpenAI-compatible provider reads from settings. `Debug` hides the keys.
 #[derive(Clone)]
@@ -78,7 +79,7 @@ impl OpenAiConfig {
             None => base_url.clone(),
         };
         let embedding_dimensions = get("OPENAI_EMBEDDING_DIMENSIONS")
-            .map(|value| parse_dimensions(&value))
+            .map(|value| parse_embedding_dimensions("OPENAI_EMBEDDING_DIMENSIONS", &value))
             .transpose()?;
         let image_description_max_tokens = match get("OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS") {
             Some(value) => value.parse().map_err(|_| {
@@ -129,18 +130,6 @@ impl OpenAiConfig {
             "/embeddings",
         )
     }
-}
-
-fn parse_dimensions(value: &str) -> Result<usize, ModelError> {
-    value
-        .parse::<usize>()
-        .ok()
-        .filter(|d| SUPPORTED_EMBEDDING_DIMENSIONS.contains(d))
-        .ok_or_else(|| {
-            ModelError::Config(format!(
-                "OPENAI_EMBEDDING_DIMENSIONS \"{value}\" must be one of {SUPPORTED_EMBEDDING_DIMENSIONS:?}"
-            ))
-        })
 }
 
 impl fmt::Debug for OpenAiConfig {

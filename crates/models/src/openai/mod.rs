@@ -23,9 +23,9 @@ pub use config::{
 };
 
 use crate::error::ModelError;
-use crate::http::{HttpClient, HttpOptions, bearer};
+use crate::http::{HttpClient, HttpOptions, bearer, describe_error};
 use crate::model_type::ModelType;
-use crate::provider::{ModelProvider, probe_embedding_dimension};
+use crate::provider::{ModelProvider, checked_embedding, probe_embedding_dimension};
 use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
 use wire::{ChatCompletion, ChatMessage, ChatRequest, EmbeddingsRequest, EmbeddingsResponse};
 
@@ -161,10 +161,7 @@ pub(crate) fn completion_text(
     if let Some(error) = &completion.error {
         return Err(ModelError::invalid_response(
             provider,
-            format!(
-                "the server reported an error: {}",
-                wire::describe_error(error)
-            ),
+            format!("the server reported an error: {}", describe_error(error)),
         ));
     }
     let Some(choice) = completion.choices.into_iter().next() else {
@@ -241,7 +238,7 @@ impl ModelProvider for OpenAiProvider {
             .http
             .post_for_stream(&self.chat_url, &self.headers, &body)
             .await?;
-        Ok(stream::text_stream(self.http.clone(), response).await)
+        Ok(stream::text_stream(self.http.clone(), response))
     }
 
     /// Empty text is refused rather than answered with 1.7.2's fake `[0.3, 0, …]` vector: a
@@ -262,32 +259,12 @@ impl ModelProvider for OpenAiProvider {
             .http
             .post_json(&self.embeddings_url, &self.embedding_headers, &body)
             .await?;
-        let embedding = response
-            .data
-            .into_iter()
-            .next()
-            .and_then(|d| d.embedding)
-            .ok_or_else(|| {
-                ModelError::invalid_response(PROVIDER_NAME, "the answer has no embedding")
-            })?;
-        if embedding.is_empty() {
-            return Err(ModelError::invalid_response(
-                PROVIDER_NAME,
-                "the embedding is empty",
-            ));
-        }
-        if let Some(expected) = self.config.embedding_dimensions
-            && embedding.len() != expected
-        {
-            return Err(ModelError::invalid_response(
-                PROVIDER_NAME,
-                format!(
-                    "the embedding has {} dimensions, OPENAI_EMBEDDING_DIMENSIONS asks for {expected}",
-                    embedding.len()
-                ),
-            ));
-        }
-        Ok(embedding)
+        let embedding = response.data.into_iter().next().and_then(|d| d.embedding);
+        let expected = self
+            .config
+            .embedding_dimensions
+            .map(|length| (length, "OPENAI_EMBEDDING_DIMENSIONS"));
+        checked_embedding(PROVIDER_NAME, embedding, expected)
     }
 
     /// The configured `OPENAI_EMBEDDING_DIMENSIONS` without a call; otherwise one real call.

@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{error_text, truncate};
 use crate::request::TokenUsage;
 
 #[derive(Debug, Serialize)]
@@ -116,35 +115,4 @@ pub(crate) struct EmbeddingsResponse {
 #[derive(Debug, Deserialize)]
 pub(crate) struct EmbeddingData {
     pub embedding: Option<Vec<f32>>,
-}
-
-/// The readable part of an error object (`{"message": …}` or a plain string), else the object
-/// itself; cut to the length of an error excerpt.
-pub(crate) fn describe_error(error: &serde_json::Value) -> String {
-    match error_text(error) {
-        Some(message) => truncate(message),
-        None => truncate(&error.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn error_objects_are_described_briefly() {
-        assert_eq!(
-            describe_error(&json!({"message": "quota exceeded"})),
-            "quota exceeded"
-        );
-        assert_eq!(describe_error(&json!("overloaded")), "overloaded");
-        assert_eq!(describe_error(&json!({"code": 42})), r#"{"code":42}"#);
-        let long = describe_error(&json!({"message": "x".repeat(10_000)}));
-        assert!(
-            long.ends_with('…') && long.chars().count() < 1_000,
-            "{long}"
-        );
-    }
 }

@@ -1,11 +1,17 @@
-//! Test support (cargo feature `testing`): a fake OpenAI-compatible HTTP server and a scripted
-//! in-memory provider, for this crate's tests and the runtime's. Not in default builds, so
-//! nothing fake ships in a release binary.
+//! Test support (cargo feature `testing`): fake OpenAI-compatible, Ollama and Anthropic HTTP
+//! servers and a scripted in-memory provider, for this crate's tests and the runtime's. Not in
+//! default builds, so nothing fake ships in a release binary.
 
 mod embedding;
+mod fake_anthropic;
+mod fake_ollama;
 mod fake_openai;
+mod fake_server;
 mod scripted;
 
 pub use embedding::hash_embedding;
-pub use fake_openai::{FakeOpenAi, FakeReply, RecordedRequest};
+pub use fake_anthropic::{FAKE_ANTHROPIC_KEY, FakeAnthropic};
+pub use fake_ollama::FakeOllama;
+pub use fake_openai::{FAKE_API_KEY, FakeOpenAi};
+pub use fake_server::{FakeReply, RecordedRequest};
 pub use scripted::{ScriptedCall, ScriptedProvider, ScriptedReply};

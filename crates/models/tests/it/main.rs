@@ -1,7 +1,11 @@
-//! Integration tests of eliza-models: the OpenAI-compatible provider against the fake server,
-//! and the scripted provider. One binary for fast linking.
+//! Integration tests of eliza-models: the OpenAI-compatible, Ollama and Anthropic providers
+//! against their fake servers, the catalog, and the scripted provider. One binary for fast
+//! linking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod anthropic;
+mod catalog;
+mod ollama;
 mod openai_chat;
 mod openai_embeddings;
 mod openai_failures;

@@ -33,7 +33,7 @@ async fn chat_completion_sends_the_prompt_and_parameters() {
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/v1/chat/completions");
     assert_eq!(
-        sent.authorization.as_deref(),
+        sent.header("authorization"),
         Some("Bearer sk-fake-test-key")
     );
     assert_eq!(
@@ -174,6 +174,21 @@ async fn a_broken_stream_ends_with_an_unavailable_error_after_its_chunks() {
         ),
         "{:?}",
         items[2]
+    );
+}
+
+#[tokio::test]
+async fn an_error_chunk_ends_the_stream_with_an_invalid_response() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::stream_error(["par"], "server overloaded"));
+    let provider = provider(&fake, &[]);
+    let items = stream_items(&provider, ModelType::TextSmall, "x").await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0], Ok("par".to_owned()));
+    assert!(
+        matches!(&items[1], Err(ModelError::InvalidResponse { message, .. }) if message.ends_with("mid-stream: server overloaded")),
+        "{:?}",
+        items[1]
     );
 }
 

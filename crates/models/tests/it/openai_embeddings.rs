@@ -59,7 +59,7 @@ async fn embedding_url_and_key_overrides_are_used() {
         .expect("embedding");
     let sent = &fake.requests()[0];
     assert_eq!(sent.path, "/v1/alt/embeddings");
-    assert_eq!(sent.authorization.as_deref(), Some("Bearer sk-embed"));
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-embed"));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use eliza_models::{
     RetryPolicy, TextRequest, Unavailability,
 };
 
-use crate::support::{fast_http, provider, provider_with, stream_items};
+use crate::support::{closed_port, fast_http, provider, provider_with, stream_items};
 
 async fn small(provider: &OpenAiProvider) -> Result<String, ModelError> {
     provider
@@ -90,11 +90,7 @@ async fn client_errors_are_not_retried() {
 
 #[tokio::test]
 async fn a_refused_connection_is_unavailable() {
-    // Bind then release a port, so nothing listens there.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    let port = closed_port();
     let settings = |key: &str| match key {
         "OPENAI_API_KEY" => Some("k".to_owned()),
         "OPENAI_BASE_URL" => Some(format!("http://127.0.0.1:{port}/v1")),
@@ -108,7 +104,7 @@ async fn a_refused_connection_is_unavailable() {
         matches!(
             &error,
             ModelError::Unavailable {
-                reason: Unavailability::Connect(_),
+                reason: Unavailability::Connect { .. },
                 ..
             }
         ),
@@ -139,10 +135,8 @@ async fn a_slow_server_times_out() {
         ..fast_http()
     };
     let provider = provider_with(&fake, &[], http);
-    let started = std::time::Instant::now();
     let error = small(&provider).await.expect_err("timeout");
     assert!(error.is_timeout(), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
         error.to_string(),
         "the openai model server is unavailable: no answer within 0.2 s"

@@ -10,7 +10,7 @@ use crate::jobs::{
     DEFAULT_TIMEOUT_MS, JobRegistry, JobReply, JobStatus, MAX_CONTENT_LENGTH, MAX_METADATA_SIZE,
     MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, NewJob,
 };
-use crate::messaging::{Post, ReplyWatch};
+use crate::messaging::{NoReply, Post, ReplyWatch};
 use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::{bad_request, store_error};
 use crate::sessions::{js_length, js_parse_int};
@@ -327,7 +327,10 @@ async fn answer_of(
                     return Ok(reply);
                 }
             }
-            Some(Err(error)) => return Err(error),
+            Some(Err(NoReply::Failed(error))) => return Err(error),
+            Some(Err(NoReply::Declined)) => {
+                return Err("the agent chose not to reply to this message".to_owned());
+            }
             // The bus is gone: nothing will come; the timeout decides.
             None => std::future::pending::<()>().await,
         }

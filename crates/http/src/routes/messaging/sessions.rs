@@ -532,7 +532,7 @@ async fn send_message(
             match waited {
                 Ok(agent_response) => Ok(HttpResponse::Created().json(message_answer(
                     &user_message,
-                    Some(agent_response),
+                    agent_response,
                     &session_status,
                 ))),
                 Err(err) => Err(wait_error(err, id, &session, posted.message.id)),

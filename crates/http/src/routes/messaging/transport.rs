@@ -2,7 +2,7 @@
 //! answers at once and the agent replies over the bus; `http` waits for the stored reply; `sse`
 //! streams `user_message`, `chunk`…, then `done` or `error` (API spec §2.3.3, §2.3.4).
 
-use crate::messaging::{ReplyEvent, ReplyWatch};
+use crate::messaging::{NoReply, ReplyEvent, ReplyWatch};
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -76,20 +76,36 @@ pub fn agent_response(reply: &BusMessage, question: &BusMessage) -> Value {
 }
 
 /// Waits (at most `timeout`) for the reply to `question`; `agents` is how many were asked.
+/// `None` when every agent asked finished its turn without answering.
 pub async fn await_agent_response(
     mut watch: ReplyWatch,
     question: &BusMessage,
     agents: usize,
     timeout: Duration,
-) -> Result<Value, WaitError> {
+) -> Result<Option<Value>, WaitError> {
     if agents == 0 {
         return Err(WaitError::NoAgent);
     }
-    match tokio::time::timeout(timeout, watch.reply(question)).await {
-        Ok(Some(Ok(reply))) => Ok(agent_response(&reply, question)),
-        Ok(Some(Err(error))) => Err(WaitError::Failed(error)),
-        Ok(None) | Err(_) => Err(WaitError::TimedOut),
-    }
+    let first_answer = async {
+        let mut declined = 0;
+        loop {
+            match watch.reply(question).await {
+                Some(Ok(reply)) => return Ok(Some(agent_response(&reply, question))),
+                Some(Err(NoReply::Failed(error))) => return Err(WaitError::Failed(error)),
+                // Every agent asked chose not to answer: there is nothing to wait for.
+                Some(Err(NoReply::Declined)) => {
+                    declined += 1;
+                    if declined >= agents {
+                        return Ok(None);
+                    }
+                }
+                None => return Err(WaitError::TimedOut),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, first_answer)
+        .await
+        .unwrap_or(Err(WaitError::TimedOut))
 }
 
 fn frame(event: &str, data: &Value) -> Bytes {
@@ -166,6 +182,10 @@ async fn next_frame(mut waiting: Box<Waiting>) -> (Bytes, Stage) {
         }
         Ok(Some(ReplyEvent::Reply(reply))) => {
             let done = agent_response(&reply, &waiting.question);
+            (frame("done", &done), Stage::Done)
+        }
+        Ok(Some(ReplyEvent::Declined)) => {
+            let done = json!({"text": "", "actions": ["IGNORE"], "inReplyTo": waiting.question.id});
             (frame("done", &done), Stage::Done)
         }
         Ok(Some(ReplyEvent::Failed { error, .. })) => {

@@ -1,0 +1,179 @@
+//! The agent's side of the message bus (1.7.2's MessageBusService): takes work from the agent's
+//! inbox, maps central messages to the agent's world, room, entity and memory, and runs a turn
+//! for each new one. Turns run concurrently, up to the runtime's limit.
+
+use crate::agent::AgentRuntime;
+use crate::error::RuntimeResult;
+use crate::pipeline::handle_turn;
+use crate::turn::{
+    MappedIds, Turn, incoming_memory, message_source, room_of, sender_name, short_name,
+};
+use chrono::Utc;
+use eliza_bus::{AgentWork, BusMessage, Delivery, Inbox};
+use eliza_domain::ids::create_unique_uuid;
+use eliza_domain::memory::MESSAGES_TABLE;
+use eliza_domain::messaging::ChannelType;
+use eliza_domain::world::{Entity, Room, World};
+use eliza_domain::{EntityId, MemoryId};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Consumes the inbox until it is closed and drained.
+pub fn spawn_worker(runtime: Arc<AgentRuntime>, mut inbox: Inbox) -> JoinHandle<()> {
+    let permits = Arc::new(Semaphore::new(runtime.options.concurrent_turns.max(1)));
+    tokio::spawn(async move {
+        while let Some(delivery) = inbox.recv().await {
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
+            let runtime = Arc::clone(&runtime);
+            tokio::spawn(async move {
+                handle_delivery(&runtime, delivery).await;
+                drop(permit);
+            });
+        }
+    })
+}
+
+/// Handles one delivery; it is acknowledged unless the failure happened before the message was
+/// recorded (then it comes back, and the memory id keeps a repeat from running twice).
+async fn handle_delivery(runtime: &AgentRuntime, delivery: Delivery) {
+    let outcome = match delivery.work() {
+        AgentWork::Message {
+            message,
+            channel_type,
+        } => receive(runtime, message, *channel_type).await,
+        AgentWork::MessageDeleted {
+            channel_id,
+            message_id,
+        } => {
+            let memory = MemoryId(create_unique_uuid(
+                runtime.id.0,
+                &format!("{message_id}-{}", runtime.id),
+            ));
+            tracing::debug!(%channel_id, %memory, "forgetting a deleted message");
+            runtime
+                .store
+                .delete_memory(memory)
+                .await
+                .map(drop)
+                .map_err(Into::into)
+        }
+        AgentWork::ChannelCleared { channel_id } => {
+            let room = room_of(runtime.id, &channel_id.to_string());
+            runtime
+                .store
+                .delete_memories(runtime.id, Some(room), &[MESSAGES_TABLE])
+                .await
+                .map(drop)
+                .map_err(Into::into)
+        }
+    };
+    match outcome {
+        Ok(()) => delivery.ack(),
+        Err(err) => {
+            tracing::warn!(agent = %runtime.id, attempt = delivery.attempt(), %err, "agent work failed; it will be retried");
+        }
+    }
+}
+
+/// Records a channel message in the agent's memory and runs the turn. Own messages and other
+/// agents' replies are never answered (no agent loops).
+async fn receive(
+    runtime: &AgentRuntime,
+    message: &BusMessage,
+    channel_type: ChannelType,
+) -> RuntimeResult<()> {
+    if message.author_id == runtime.id.to_string() || message.source_type == "agent_response" {
+        return Ok(());
+    }
+    let ids = MappedIds::of(runtime.id, message);
+    if runtime.store.get_memory(ids.memory).await?.is_some() {
+        return Ok(());
+    }
+    let room = ensure_connection(runtime, message, &ids, channel_type).await?;
+    let memory = incoming_memory(runtime.id, message, &ids, channel_type);
+    if !runtime.store.create_memory(&memory).await? {
+        // Another delivery of the same message got there first.
+        return Ok(());
+    }
+    let turn = Turn {
+        message: memory,
+        room,
+        central: message.clone(),
+        channel_type,
+        sender_name: sender_name(message),
+        run_id: Uuid::new_v4(),
+        response_id: Uuid::new_v4(),
+        seed: rand::random(),
+    };
+    handle_turn(runtime, &turn).await;
+    Ok(())
+}
+
+fn metadata_text(message: &BusMessage, key: &str) -> Option<String> {
+    message
+        .metadata_field(key)
+        .and_then(Value::as_str)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
+}
+
+/// Creates the world, room and author entity when missing (existing ones are left as they
+/// are) and makes the author and the agent participants of the room.
+async fn ensure_connection(
+    runtime: &AgentRuntime,
+    message: &BusMessage,
+    ids: &MappedIds,
+    channel_type: ChannelType,
+) -> RuntimeResult<Room> {
+    let now = Utc::now();
+    let server = message.message_server_id.to_string();
+    let channel = message.channel_id.to_string();
+    let store = &runtime.store;
+    store
+        .ensure_world(&World {
+            id: ids.world,
+            agent_id: runtime.id,
+            name: metadata_text(message, "serverName")
+                .unwrap_or_else(|| short_name("Server", ' ', &server)),
+            metadata: None,
+            message_server_id: Some(message.message_server_id.0),
+            created_at: now,
+        })
+        .await?;
+    let room = Room {
+        id: ids.room,
+        agent_id: runtime.id,
+        source: message_source(message),
+        room_type: channel_type.as_str().to_owned(),
+        message_server_id: Some(message.message_server_id.0),
+        world_id: Some(ids.world),
+        name: Some(
+            metadata_text(message, "channelName")
+                .unwrap_or_else(|| short_name("Channel", ' ', &channel)),
+        ),
+        metadata: None,
+        channel_id: Some(channel),
+        created_at: now,
+    };
+    store.ensure_room(&room).await?;
+    let room = store.get_room(ids.room).await?.unwrap_or(room);
+    store
+        .ensure_entity(&Entity {
+            id: ids.entity,
+            agent_id: runtime.id,
+            names: vec![sender_name(message)],
+            metadata: json!({"source": message_source(message)}),
+            created_at: now,
+        })
+        .await?;
+    runtime.ensure_participant(ids.room, ids.entity).await?;
+    runtime
+        .ensure_participant(ids.room, EntityId(runtime.id.0))
+        .await?;
+    Ok(room)
+}

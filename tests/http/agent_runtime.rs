@@ -1,0 +1,284 @@
+//! Agents that really answer: the runtime over a fake OpenAI-compatible server, driven through
+//! the HTTP API and Socket.IO as the clients drive it.
+
+use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
+use crate::support::TestApp;
+use crate::ws_client::{connected, emit, event_named, join, send, serve};
+use actix_web::http::StatusCode;
+use eliza_models::testing::{FakeOpenAi, FakeReply};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn runtime_app(fake: &FakeOpenAi) -> TestApp {
+    let base = fake.base_url();
+    TestApp::with_runtime(&[
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &base),
+        ("OPENAI_EMBEDDING_DIMENSIONS", "384"),
+    ])
+    .await
+}
+
+fn answer(actions: &str, text: &str) -> String {
+    format!(
+        "<response><thought>Answering.</thought><actions>{actions}</actions><providers></providers><text>{text}</text></response>"
+    )
+}
+
+async fn started_agent(app: &TestApp) -> String {
+    let created = app
+        .post(
+            "/api/agents",
+            json!({"characterJson": {"name": "Eliza", "bio": ["Likes tea."], "system": "You are Eliza.",
+                "plugins": ["@elizaos/plugin-openai"]}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = data(&created)["id"].as_str().unwrap().to_owned();
+    let started = app
+        .post(&format!("/api/agents/{id}/start"), json!({}))
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.json);
+    id
+}
+
+async fn channel(app: &TestApp, kind: &str, user: &str, agent: &str) -> String {
+    let created = app
+        .post(
+            "/api/messaging/channels",
+            json!({"name": "chat", "message_server_id": DEFAULT_SERVER,
+                "participantCentralUserIds": [user, agent], "type": kind,
+                "metadata": {"isDm": kind == "DM", "user1": user, "user2": agent, "forAgent": agent}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    data(&created)["id"].as_str().unwrap().to_owned()
+}
+
+fn chat_requests(fake: &FakeOpenAi) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .count()
+}
+
+/// Polls `path` until `done` holds for its `data`.
+async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let reply = app.get(path).await;
+        if reply.status == StatusCode::OK && done(data(&reply)) {
+            return data(&reply).clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{path} never reached the expected state: {}",
+        app.get(path).await.json
+    );
+}
+
+#[actix_web::test]
+async fn a_dm_over_http_is_answered_with_one_model_call_and_logged() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::text(answer("REPLY", "Try a sencha.")));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{channel}/messages"),
+            json!({"author_id": user, "content": "Any tea ideas?", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_chat", "transport": "http",
+                "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
+    assert_eq!(posted.json["agentResponse"]["text"], "Try a sencha.");
+    assert_eq!(chat_requests(&fake), 1);
+
+    // The reply is stored centrally, answering the user's message.
+    let messages = app
+        .get(&format!("/api/messaging/channels/{channel}/messages"))
+        .await;
+    let messages = data(&messages)["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["content"], "Try a sencha.");
+    assert_eq!(messages[0]["authorId"], agent);
+    assert_eq!(
+        messages[0]["inReplyToRootMessageId"],
+        posted.json["userMessage"]["id"]
+    );
+
+    // Logs and runs show the turn.
+    let logs = eventually(
+        &app,
+        &format!("/api/agents/{agent}/logs?count=50"),
+        |logs| {
+            let types: Vec<&str> = logs
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|l| l["type"].as_str())
+                .collect();
+            types.contains(&"useModel:TEXT_LARGE")
+                && types.contains(&"useModel:TEXT_EMBEDDING")
+                && logs
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["type"] == "run_event" && l["body"]["status"] == "completed")
+        },
+    )
+    .await;
+    let run_id = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["type"] == "run_event")
+        .map(|l| l["body"]["runId"].as_str().unwrap().to_owned())
+        .unwrap();
+    let runs = app.get(&format!("/api/agents/{agent}/runs")).await;
+    assert_eq!(runs.status, StatusCode::OK, "{}", runs.json);
+    let run = &data(&runs)["runs"][0];
+    assert_eq!(run["runId"], run_id);
+    assert_eq!(run["status"], "completed");
+    assert!(run["counts"]["modelCalls"].as_u64().unwrap() >= 1, "{run}");
+    let detail = app.get(&format!("/api/agents/{agent}/runs/{run_id}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.json);
+    let events: Vec<&str> = data(&detail)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"RUN_STARTED") && events.contains(&"MODEL_USED"),
+        "{events:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_group_message_not_addressed_to_the_agent_gets_no_reply() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::text(
+        "<response><name>Eliza</name><reasoning>For Bob.</reasoning><action>IGNORE</action></response>",
+    ));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "GROUP", &user, &agent).await;
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{channel}/messages"),
+            json!({"author_id": user, "content": "Bob, lunch?", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_group_chat", "transport": "http"}),
+        )
+        .await;
+    // The turn ends without an answer; the http transport says so instead of hanging.
+    assert!(
+        posted.json.get("agentResponse").is_none_or(Value::is_null),
+        "{}",
+        posted.json
+    );
+    assert_eq!(chat_requests(&fake), 1);
+    let messages = app
+        .get(&format!("/api/messaging/channels/{channel}/messages"))
+        .await;
+    assert_eq!(data(&messages)["messages"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_socket_dm_streams_chunks_then_broadcasts_the_reply_and_completes() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::chunks([
+        "<response><thought>t</thought><actions>REPLY</actions><providers></providers><text>Hel",
+        "lo th",
+        "ere!</text></response>",
+    ]));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let mut server = serve(&app);
+    let mut conn = connected(&mut server, &user).await;
+    join(&mut conn, &channel, &user).await;
+    let payload = json!({"senderId": user, "senderName": "Ada", "message": "hi", "channelId": channel,
+        "roomId": channel, "messageServerId": DEFAULT_SERVER, "messageId": "tmp-1",
+        "source": "client_chat", "attachments": [],
+        "metadata": {"channelType": "DM", "isDm": true, "targetUserId": agent}});
+    send(
+        &mut conn,
+        &emit("message", json!({"type": 2, "payload": payload})),
+    )
+    .await;
+
+    let first = event_named(&mut conn, "messageStreamChunk").await;
+    let mut text = first["chunk"].as_str().unwrap().to_owned();
+    let reply = loop {
+        let (name, body) = crate::ws_client::next_event(&mut conn).await;
+        match name.as_str() {
+            "messageStreamChunk" => {
+                assert_eq!(body["messageId"], first["messageId"]);
+                text.push_str(body["chunk"].as_str().unwrap());
+            }
+            "messageBroadcast" if body["senderId"] == agent => break body,
+            _ => {}
+        }
+    };
+    assert_eq!(text, "Hello there!");
+    assert_eq!(reply["text"], "Hello there!");
+    assert_eq!(reply["id"], first["messageId"]);
+    let complete = event_named(&mut conn, "messageComplete").await;
+    assert_eq!(complete["channelId"], channel);
+}
+
+#[actix_web::test]
+async fn a_model_server_that_fails_ends_the_turn_with_a_visible_error() {
+    let fake = FakeOpenAi::start().await;
+    for _ in 0..4 {
+        fake.push_chat(FakeReply::status(500));
+    }
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{channel}/messages"),
+            json!({"author_id": user, "content": "hello?", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_chat", "transport": "http"}),
+        )
+        .await;
+    assert!(
+        posted.status.is_client_error()
+            || posted.status.is_server_error()
+            || posted.status == StatusCode::CREATED,
+        "{}",
+        posted.json
+    );
+    let text = posted.json.to_string();
+    assert!(
+        text.contains("500"),
+        "the client is told what failed: {text}"
+    );
+    let logs = eventually(
+        &app,
+        &format!("/api/agents/{agent}/logs?type=run_event"),
+        |logs| {
+            logs.as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["body"]["status"] == "error")
+        },
+    )
+    .await;
+    let failed = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["body"]["status"] == "error")
+        .unwrap();
+    assert!(failed["body"]["error"].as_str().unwrap().contains("500"));
+}
