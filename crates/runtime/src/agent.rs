@@ -32,6 +32,8 @@ pub struct RuntimeOptions {
     pub max_retries: u32,
     /// Messages one agent handles at the same time.
     pub concurrent_turns: usize,
+    /// Fixes every turn's random choices (tests and replays); `None` draws a seed per turn.
+    pub seed: Option<u64>,
 }
 
 impl Default for RuntimeOptions {
@@ -41,6 +43,7 @@ impl Default for RuntimeOptions {
             run_timeout: Duration::from_secs(600),
             max_retries: 3,
             concurrent_turns: 8,
+            seed: None,
         }
     }
 }

@@ -108,7 +108,7 @@ async fn receive(
         sender_name: sender_name(message),
         run_id: Uuid::new_v4(),
         response_id: Uuid::new_v4(),
-        seed: rand::random(),
+        seed: runtime.options.seed.unwrap_or_else(rand::random),
     };
     handle_turn(runtime, &turn).await;
     Ok(())
