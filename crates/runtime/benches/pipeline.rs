@@ -15,7 +15,6 @@ use eliza_bus::{
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::secrets::SecretCipher;
-use eliza_domain::store::AgentStore;
 use eliza_domain::{Agent, AgentId, ChannelId, Character, MessageId, Store};
 use eliza_models::ModelProvider;
 use eliza_models::testing::ScriptedProvider;
