@@ -66,10 +66,17 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let messages: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` this runs as a quick smoke.
+    let default = if args.iter().any(|arg| arg == "--bench") {
+        300
+    } else {
+        5
+    };
+    let messages: usize = args
+        .iter()
         .find_map(|arg| arg.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(default);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store: Arc<dyn Store> = Arc::new(
