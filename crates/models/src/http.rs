@@ -41,6 +41,44 @@ const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// How much of an error body we read: enough for any JSON error object.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// A request body ready to send: encoded once, sent again as is by every retry.
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    content_type: HeaderValue,
+    bytes: Vec<u8>,
+}
+
+impl Payload {
+    pub(crate) fn json(body: &impl serde::Serialize) -> Result<Self, ModelError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ModelError::InvalidRequest(format!("cannot encode the request: {e}")))?;
+        Ok(Self::new(
+            HeaderValue::from_static("application/json"),
+            bytes,
+        ))
+    }
+
+    pub(crate) fn new(content_type: HeaderValue, bytes: Vec<u8>) -> Self {
+        Self {
+            content_type,
+            bytes,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn content_type(&self) -> &str {
+        self.content_type.to_str().unwrap_or_default()
+    }
+}
+
+/// A 2xx answer read whole, for answers that are not JSON (generated audio).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReceivedBody {
+    pub bytes: Vec<u8>,
+    /// The `Content-Type` the server sent, if any.
+    pub content_type: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     client: reqwest::Client,
@@ -87,9 +125,46 @@ impl HttpClient {
         headers: &HeaderMap,
         body: &impl serde::Serialize,
     ) -> Result<T, ModelError> {
-        let body = self.encode(body)?;
-        self.fetch_json(limit, || self.post(url, headers, &body))
-            .await
+        let body = Payload::json(body)?;
+        self.fetch(
+            limit,
+            || self.post(url, headers, &body),
+            |r| self.read_json(r),
+        )
+        .await
+    }
+
+    /// POSTs an already encoded body (a multipart form) and parses the JSON answer, with
+    /// retries.
+    pub(crate) async fn post_payload<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &Payload,
+    ) -> Result<T, ModelError> {
+        self.fetch(
+            self.options.request_timeout,
+            || self.post(url, headers, body),
+            |r| self.read_json(r),
+        )
+        .await
+    }
+
+    /// POSTs `body` and returns the answer's bytes as they are (generated audio), with
+    /// retries.
+    pub(crate) async fn post_json_for_bytes(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &impl serde::Serialize,
+    ) -> Result<ReceivedBody, ModelError> {
+        let body = Payload::json(body)?;
+        self.fetch(
+            self.options.request_timeout,
+            || self.post(url, headers, &body),
+            |r| self.read_received(r),
+        )
+        .await
     }
 
     /// GETs `url` and parses the JSON answer, with retries.
@@ -98,23 +173,29 @@ impl HttpClient {
         url: &Url,
         headers: &HeaderMap,
     ) -> Result<T, ModelError> {
-        self.fetch_json(self.options.request_timeout, || {
-            self.client.get(url.clone()).headers(headers.clone())
-        })
+        self.fetch(
+            self.options.request_timeout,
+            || self.client.get(url.clone()).headers(headers.clone()),
+            |r| self.read_json(r),
+        )
         .await
     }
 
-    /// Sends the request `build` makes and parses the JSON answer, with retries; each attempt
-    /// is bounded by `limit`.
-    async fn fetch_json<T: DeserializeOwned>(
+    /// Sends the request `build` makes and reads the answer with `read`, with retries; each
+    /// attempt (sending and reading) is bounded by `limit`.
+    async fn fetch<T, Read>(
         &self,
         limit: Duration,
         build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T, ModelError> {
+        read: impl Fn(Response) -> Read,
+    ) -> Result<T, ModelError>
+    where
+        Read: Future<Output = Result<T, ModelError>>,
+    {
         with_retries(&self.options.retry, &self.provider, |_| async {
             self.within(limit, async {
                 let response = self.send_checked(build()).await?;
-                self.read_json(response).await
+                read(response).await
             })
             .await
         })
@@ -129,7 +210,7 @@ impl HttpClient {
         headers: &HeaderMap,
         body: &impl serde::Serialize,
     ) -> Result<Response, ModelError> {
-        let body = self.encode(body)?;
+        let body = Payload::json(body)?;
         with_retries(&self.options.retry, &self.provider, |_| async {
             self.within(
                 self.options.stream_idle_timeout,
@@ -145,6 +226,32 @@ impl HttpClient {
         &self,
         response: Response,
     ) -> Result<T, ModelError> {
+        let bytes = self.read_body(response).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ModelError::invalid_response(
+                &self.provider,
+                format!("not the expected JSON ({e}): {}", excerpt(&bytes)),
+            )
+        })
+    }
+
+    /// The whole body with its content type.
+    async fn read_received(&self, response: Response) -> Result<ReceivedBody, ModelError> {
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = self.read_body(response).await?;
+        Ok(ReceivedBody {
+            bytes,
+            content_type,
+        })
+    }
+
+    /// The whole body, up to [`MAX_BODY_BYTES`]; a larger one is an
+    /// [`ModelError::InvalidResponse`].
+    async fn read_body(&self, response: Response) -> Result<Vec<u8>, ModelError> {
         let (bytes, complete) = read_at_most(response, MAX_BODY_BYTES)
             .await
             .map_err(|e| self.transport(&e))?;
@@ -154,12 +261,7 @@ impl HttpClient {
                 format!("the answer is larger than {MAX_BODY_BYTES} bytes"),
             ));
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ModelError::invalid_response(
-                &self.provider,
-                format!("not the expected JSON ({e}): {}", excerpt(&bytes)),
-            )
-        })
+        Ok(bytes)
     }
 
     /// Maps a reqwest failure to the error a user understands.
@@ -199,17 +301,12 @@ impl HttpClient {
             .unwrap_or_else(|_| Err(self.unavailable(Unavailability::TimedOut(limit))))
     }
 
-    fn encode(&self, body: &impl serde::Serialize) -> Result<Vec<u8>, ModelError> {
-        serde_json::to_vec(body)
-            .map_err(|e| ModelError::InvalidRequest(format!("cannot encode the request: {e}")))
-    }
-
-    fn post(&self, url: &Url, headers: &HeaderMap, body: &[u8]) -> reqwest::RequestBuilder {
+    fn post(&self, url: &Url, headers: &HeaderMap, body: &Payload) -> reqwest::RequestBuilder {
         self.client
             .post(url.clone())
             .headers(headers.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body.to_vec())
+            .header(CONTENT_TYPE, body.content_type.clone())
+            .body(body.bytes.clone())
     }
 
     async fn send_checked(&self, request: reqwest::RequestBuilder) -> Result<Response, ModelError> {

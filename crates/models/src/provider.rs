@@ -3,6 +3,10 @@
 use async_trait::async_trait;
 
 use crate::error::ModelError;
+use crate::media::{
+    ImageDescription, ImageDescriptionRequest, ImageRequest, SpeechAudio, SpeechRequest,
+    TranscriptionRequest,
+};
 use crate::model_type::ModelType;
 use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
 
@@ -10,10 +14,23 @@ use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
 /// or a scripted fake. The runtime holds providers as `Arc<dyn ModelProvider>` and picks one per
 /// model type from the agent's plugins, as 1.7.2 picks a model handler.
 ///
-/// One trait with a method per result kind rather than one trait per model type: a provider
-/// usually serves several types over one client and one configuration, and `supports` tells the
-/// runtime which handlers to register. Methods for types a provider does not serve return
-/// [`ModelError::Unsupported`].
+/// This is the "one provider per model type" boundary, as one trait with a method per result
+/// kind rather than one trait per model type: a provider usually serves several types over one
+/// client and one configuration, and `supports` tells the runtime which types it may route here.
+///
+/// | model type | method |
+/// |---|---|
+/// | `TEXT_SMALL`, `TEXT_LARGE` (and the other text generation types) | [`generate_text`](Self::generate_text), [`stream_text`](Self::stream_text) |
+/// | `TEXT_EMBEDDING` | [`embed`](Self::embed) |
+/// | `IMAGE_DESCRIPTION` | [`describe_image`](Self::describe_image) |
+/// | `TRANSCRIPTION` | [`transcribe`](Self::transcribe) |
+/// | `TEXT_TO_SPEECH` | [`speak`](Self::speak) |
+/// | `IMAGE` | [`generate_image`](Self::generate_image) |
+///
+/// Text and embeddings are required; the media methods have default implementations answering
+/// [`ModelError::Unsupported`], so a text-only provider implements nothing more. Methods for
+/// types a provider does not serve return [`ModelError::Unsupported`], and `supports` answers
+/// false for them.
 ///
 /// Contract for implementations:
 /// - The request is final: settings layering (`crate::settings`) has already run; the provider
@@ -54,6 +71,39 @@ pub trait ModelProvider: Send + Sync {
     /// their configuration override it to spare the call.
     async fn embedding_dimension(&self) -> Result<usize, ModelError> {
         probe_embedding_dimension(self).await
+    }
+
+    /// Describes an image ([`ModelType::ImageDescription`]): a title and a description.
+    async fn describe_image(
+        &self,
+        _request: ImageDescriptionRequest,
+    ) -> Result<ImageDescription, ModelError> {
+        Err(ModelError::unsupported(
+            self.name(),
+            ModelType::ImageDescription,
+        ))
+    }
+
+    /// Turns speech into text ([`ModelType::Transcription`]).
+    async fn transcribe(&self, _request: TranscriptionRequest) -> Result<String, ModelError> {
+        Err(ModelError::unsupported(
+            self.name(),
+            ModelType::Transcription,
+        ))
+    }
+
+    /// Turns text into speech ([`ModelType::TextToSpeech`]).
+    async fn speak(&self, _request: SpeechRequest) -> Result<SpeechAudio, ModelError> {
+        Err(ModelError::unsupported(
+            self.name(),
+            ModelType::TextToSpeech,
+        ))
+    }
+
+    /// Generates images ([`ModelType::Image`]): one URL per image, either where the server
+    /// stored it (`https://…`, which may expire) or the image itself as a `data:` URL.
+    async fn generate_image(&self, _request: ImageRequest) -> Result<Vec<String>, ModelError> {
+        Err(ModelError::unsupported(self.name(), ModelType::Image))
     }
 }
 

@@ -16,6 +16,45 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_SMALL_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_LARGE_MODEL: &str = "gpt-4o";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
+pub const DEFAULT_IMAGE_DESCRIPTION_MODEL: &str = "gpt-5-nano";
+pub const DEFAULT_IMAGE_DESCRIPTION_MAX_TOKENS: u32 = 8192;
+pub const DEFAULT_IMAGE_MODEL: &str = "gpt-image-1";
+pub const DEFAULT_TRANSCRIPTION_MODEL: &str = "gpt-4o-mini-transcribe";
+pub const DEFAULT_TTS_MODEL: &str = "gpt-4o-mini-tts";
+pub const DEFAULT_TTS_VOICE: &str = "nova";
+
+/// The setting choosing the API of text generation ([`OpenAiTextApi`]).
+pub const TEXT_API_SETTING: &str = "OPENAI_TEXT_API";
+
+/// Which API serves TEXT_SMALL and TEXT_LARGE (`OPENAI_TEXT_API`).
+///
+/// Chat completions is the default because every OpenAI-compatible server speaks it (LM Studio,
+/// vLLM, llama.cpp, OpenRouter). `responses` selects what 1.7.2 uses through the AI SDK, for
+/// api.openai.com. Unlike 1.7.2 no parameter is dropped silently: the Responses API gets
+/// `temperature`, `top_p`, `max_output_tokens` and `user`, and has no field for the penalties,
+/// `seed`, `stop` or the local-model knobs (`top_k`, `min_p`, `repetition_penalty`), which are
+/// therefore not sent; choose `chat` when they matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenAiTextApi {
+    /// `chat`: `POST {base}/chat/completions`.
+    #[default]
+    ChatCompletions,
+    /// `responses`: `POST {base}/responses`.
+    Responses,
+}
+
+impl OpenAiTextApi {
+    /// Reads the setting's value (`chat` or `responses`, in any case).
+    pub fn from_setting(value: &str) -> Result<Self, ModelError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "chat" => Ok(Self::ChatCompletions),
+            "responses" => Ok(Self::Responses),
+            _ => Err(ModelError::Config(format!(
+                "{TEXT_API_SETTING} \"{value}\" must be \"chat\" or \"responses\""
+            ))),
+        }
+    }
+}
 
 /// Everything the OpenAI-compatible provider reads from settings. `Debug` hides the keys.
 #[derive(Clone)]
@@ -37,15 +76,21 @@ pub struct OpenAiConfig {
     /// `OPENAI_EMBEDDING_DIMENSIONS` when set: sent as `dimensions` and checked against the
     /// answer. Unset, nothing is sent and any length is accepted.
     pub embedding_dimensions: Option<usize>,
-    /// `OPENAI_IMAGE_DESCRIPTION_MODEL`, `OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS`, `OPENAI_IMAGE_MODEL`,
-    /// `OPENAI_TRANSCRIPTION_MODEL`, `OPENAI_TTS_*`, with the 1.7.2 defaults. Nothing reads them
-    /// yet (the endpoints are not implemented); only the max-tokens number is validated.
+    /// `OPENAI_TEXT_API`: chat completions (default) or the Responses API.
+    pub text_api: OpenAiTextApi,
+    /// `OPENAI_IMAGE_DESCRIPTION_MODEL`.
     pub image_description_model: String,
+    /// `OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS`, when the request gives no limit.
     pub image_description_max_tokens: u32,
+    /// `OPENAI_IMAGE_MODEL`.
     pub image_model: String,
+    /// `OPENAI_TRANSCRIPTION_MODEL`.
     pub transcription_model: String,
+    /// `OPENAI_TTS_MODEL`.
     pub tts_model: String,
+    /// `OPENAI_TTS_VOICE`, when the request names no voice.
     pub tts_voice: String,
+    /// `OPENAI_TTS_INSTRUCTIONS`, when the request gives none.
     pub tts_instructions: Option<String>,
     /// `OPENAI_EXPERIMENTAL_TELEMETRY` (1.7.2 passes it to the AI SDK; nothing reads it here).
     pub experimental_telemetry: bool,
@@ -82,13 +127,17 @@ impl OpenAiConfig {
             .map(|value| parse_embedding_dimensions("OPENAI_EMBEDDING_DIMENSIONS", &value))
             .transpose()?;
         let image_description_max_tokens = match get("OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS") {
-            Some(value) => value.parse().map_err(|_| {
+            Some(value) => value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                 ModelError::Config(format!(
                     "OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS \"{value}\" is not a positive integer"
                 ))
             })?,
-            None => 8192,
+            None => DEFAULT_IMAGE_DESCRIPTION_MAX_TOKENS,
         };
+        let text_api = get(TEXT_API_SETTING)
+            .map(|value| OpenAiTextApi::from_setting(&value))
+            .transpose()?
+            .unwrap_or_default();
 
         Ok(Self {
             embedding_api_key: get("OPENAI_EMBEDDING_API_KEY").unwrap_or_else(|| api_key.clone()),
@@ -101,12 +150,16 @@ impl OpenAiConfig {
             base_url,
             embedding_base_url,
             embedding_dimensions,
-            image_description_model: or("OPENAI_IMAGE_DESCRIPTION_MODEL", "gpt-5-nano"),
+            text_api,
+            image_description_model: or(
+                "OPENAI_IMAGE_DESCRIPTION_MODEL",
+                DEFAULT_IMAGE_DESCRIPTION_MODEL,
+            ),
             image_description_max_tokens,
-            image_model: or("OPENAI_IMAGE_MODEL", "gpt-image-1"),
-            transcription_model: or("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
-            tts_model: or("OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
-            tts_voice: or("OPENAI_TTS_VOICE", "nova"),
+            image_model: or("OPENAI_IMAGE_MODEL", DEFAULT_IMAGE_MODEL),
+            transcription_model: or("OPENAI_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL),
+            tts_model: or("OPENAI_TTS_MODEL", DEFAULT_TTS_MODEL),
+            tts_voice: or("OPENAI_TTS_VOICE", DEFAULT_TTS_VOICE),
             tts_instructions: get("OPENAI_TTS_INSTRUCTIONS"),
             experimental_telemetry: parse_boolean_from_text(
                 get("OPENAI_EXPERIMENTAL_TELEMETRY").as_deref(),
@@ -115,12 +168,9 @@ impl OpenAiConfig {
         })
     }
 
-    pub(crate) fn chat_url(&self) -> Result<Url, ModelError> {
-        endpoint("OPENAI_BASE_URL", &self.base_url, "/chat/completions")
-    }
-
-    pub(crate) fn models_url(&self) -> Result<Url, ModelError> {
-        endpoint("OPENAI_BASE_URL", &self.base_url, "/models")
+    /// `{OPENAI_BASE_URL}{path}`.
+    pub(crate) fn api_url(&self, path: &str) -> Result<Url, ModelError> {
+        endpoint("OPENAI_BASE_URL", &self.base_url, path)
     }
 
     pub(crate) fn embeddings_url(&self) -> Result<Url, ModelError> {
@@ -142,6 +192,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("embedding_model", &self.embedding_model)
             .field("embedding_base_url", &self.embedding_base_url)
             .field("embedding_dimensions", &self.embedding_dimensions)
+            .field("text_api", &self.text_api)
             .field("http", &self.http)
             .finish_non_exhaustive()
     }
@@ -172,6 +223,28 @@ mod tests {
         assert_eq!(c.map(|c| c.embedding_api_key.as_str()), Some("sk-test"));
         assert_eq!(c.and_then(|c| c.embedding_dimensions), None);
         assert_eq!(c.map(|c| c.image_description_max_tokens), Some(8192));
+        assert_eq!(c.map(|c| c.text_api), Some(OpenAiTextApi::ChatCompletions));
+        assert_eq!(
+            c.map(|c| (c.tts_model.as_str(), c.tts_voice.as_str())),
+            Some(("gpt-4o-mini-tts", "nova"))
+        );
+    }
+
+    #[test]
+    fn the_text_api_is_chat_or_responses() {
+        let api = |value: &str| {
+            config(&[("OPENAI_API_KEY", "k"), ("OPENAI_TEXT_API", value)]).map(|c| c.text_api)
+        };
+        assert_eq!(api(" Responses "), Ok(OpenAiTextApi::Responses));
+        assert_eq!(api("chat"), Ok(OpenAiTextApi::ChatCompletions));
+        assert_eq!(api(""), Ok(OpenAiTextApi::ChatCompletions));
+        assert_eq!(
+            api("assistants").map_err(|e| e.to_string()),
+            Err(
+                "model provider configuration error: OPENAI_TEXT_API \"assistants\" must be \"chat\" or \"responses\""
+                    .to_owned()
+            )
+        );
     }
 
     #[test]
@@ -218,6 +291,16 @@ mod tests {
             ])
             .is_some_and(|m| m.contains("must be one of"))
         );
+        for bad in ["0", "-1", "lots"] {
+            assert!(
+                message(&[
+                    ("OPENAI_API_KEY", "k"),
+                    ("OPENAI_IMAGE_DESCRIPTION_MAX_TOKENS", bad)
+                ])
+                .is_some_and(|m| m.contains("is not a positive integer")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

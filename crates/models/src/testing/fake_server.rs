@@ -25,6 +25,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::form::{FormField, parse_form};
 use super::hash_embedding;
 
 /// The text answer when no reply is queued.
@@ -61,6 +62,9 @@ pub enum FakeReply {
     },
     /// This exact body with status 200 and `Content-Type: application/json` (garbage tests).
     Raw(String),
+    /// This exact body with status 200 and this content type (audio, a hand-written stream);
+    /// an empty content type sends no `Content-Type` header.
+    Bytes { content_type: String, body: Vec<u8> },
     /// An embedding answer with this exact vector.
     Embedding(Vec<f32>),
     /// Waits, then answers with the inner reply.
@@ -106,6 +110,22 @@ impl FakeReply {
         Self::Raw("this is {not json".to_owned())
     }
 
+    pub fn bytes(content_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self::Bytes {
+            content_type: content_type.into(),
+            body: body.into(),
+        }
+    }
+
+    /// A server-sent events body made of these `data:` payloads, as written.
+    pub fn events<S: AsRef<str>>(events: impl IntoIterator<Item = S>) -> Self {
+        let body: String = events
+            .into_iter()
+            .map(|data| format!("data: {}\n\n", data.as_ref()))
+            .collect();
+        Self::bytes("text/event-stream", body)
+    }
+
     pub fn delayed(delay: Duration, reply: FakeReply) -> Self {
         Self::Delayed(delay, Box::new(reply))
     }
@@ -125,6 +145,8 @@ pub struct RecordedRequest {
     pub headers: BTreeMap<String, String>,
     /// The JSON body, or `Value::Null` when there was none or it was not JSON.
     pub body: Value,
+    /// The body as received.
+    pub raw_body: Vec<u8>,
 }
 
 impl RecordedRequest {
@@ -133,6 +155,12 @@ impl RecordedRequest {
         self.headers
             .get(&name.to_ascii_lowercase())
             .map(String::as_str)
+    }
+
+    /// The fields of a `multipart/form-data` body, in order; `None` when the body is not a
+    /// well-formed form.
+    pub fn form_fields(&self) -> Option<Vec<FormField>> {
+        parse_form(self.header("content-type")?, &self.raw_body)
     }
 }
 
@@ -296,6 +324,9 @@ async fn handle(
             retry_after,
         } => error_response(status, &api.error_body(&message), retry_after.as_deref()),
         FakeReply::Raw(body) => raw_response(StatusCode::OK, "application/json", body),
+        FakeReply::Bytes { content_type, body } => {
+            raw_response(StatusCode::OK, &content_type, body)
+        }
         reply => {
             let exchange = Exchange {
                 endpoint,
@@ -329,6 +360,7 @@ async fn record(request: Request<Incoming>) -> RecordedRequest {
         path,
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        raw_body: bytes.to_vec(),
     }
 }
 
@@ -511,9 +543,13 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
     raw_response(status, "application/json", value.to_string())
 }
 
-fn raw_response(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
+pub(crate) fn raw_response(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut response = Response::new(
-        Full::new(Bytes::from(body))
+        Full::new(body.into())
             .map_err(|never| match never {})
             .boxed_unsync(),
     );
@@ -522,7 +558,11 @@ fn raw_response(status: StatusCode, content_type: &str, body: String) -> Respons
     response
 }
 
+/// Sets the `Content-Type`; an empty one sends none.
 fn set_content_type(response: &mut Response<Body>, content_type: &str) {
+    if content_type.is_empty() {
+        return;
+    }
     if let Ok(value) = HeaderValue::from_str(content_type) {
         response.headers_mut().insert(CONTENT_TYPE, value);
     }

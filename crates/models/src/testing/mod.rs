@@ -7,11 +7,13 @@ mod fake_anthropic;
 mod fake_ollama;
 mod fake_openai;
 mod fake_server;
+mod form;
 mod scripted;
 
 pub use embedding::hash_embedding;
 pub use fake_anthropic::{FAKE_ANTHROPIC_KEY, FakeAnthropic};
 pub use fake_ollama::FakeOllama;
-pub use fake_openai::{FAKE_API_KEY, FakeOpenAi};
+pub use fake_openai::{FAKE_API_KEY, FAKE_TRANSCRIPT, FakeOpenAi};
 pub use fake_server::{FakeReply, RecordedRequest};
+pub use form::FormField;
 pub use scripted::{ScriptedCall, ScriptedProvider, ScriptedReply};

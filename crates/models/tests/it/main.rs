@@ -1,6 +1,6 @@
-//! Integration tests of eliza-models: the OpenAI-compatible, Ollama and Anthropic providers
-//! against their fake servers, the catalog, and the scripted provider. One binary for fast
-//! linking.
+//! Integration tests of eliza-models: the OpenAI-compatible (chat, Responses, media), Ollama and
+//! Anthropic providers against their fake servers, the catalog, and the scripted provider. One
+//! binary for fast linking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anthropic;
@@ -9,5 +9,7 @@ mod ollama;
 mod openai_chat;
 mod openai_embeddings;
 mod openai_failures;
+mod openai_media;
+mod openai_responses;
 mod scripted;
 mod support;

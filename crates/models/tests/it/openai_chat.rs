@@ -197,7 +197,7 @@ async fn unsupported_model_types_are_refused_without_a_request() {
     let fake = FakeOpenAi::start().await;
     let provider = provider(&fake, &[]);
     assert!(provider.supports(ModelType::TextSmall));
-    assert!(!provider.supports(ModelType::ImageDescription));
+    assert!(!provider.supports(ModelType::ObjectSmall));
     let error = provider
         .generate_text(ModelType::ObjectSmall, TextRequest::new("x"))
         .await
