@@ -282,3 +282,42 @@ async fn a_model_server_that_fails_ends_the_turn_with_a_visible_error() {
         .unwrap();
     assert!(failed["body"]["error"].as_str().unwrap().contains("500"));
 }
+
+#[actix_web::test]
+async fn an_attached_image_is_described_before_the_agent_answers() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::text("Title: A cat\nA grey cat asleep on a mat."));
+    fake.push_chat(FakeReply::text(answer("REPLY", "What a sleepy cat.")));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{channel}/messages"),
+            json!({"author_id": user, "content": "look", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_chat", "transport": "http",
+                "metadata": {"attachments": [{"url": "https://example.invalid/cat.png", "type": "image", "name": "cat.png"}]}}),
+        )
+        .await;
+    assert_eq!(
+        posted.json["agentResponse"]["text"], "What a sleepy cat.",
+        "{}",
+        posted.json
+    );
+    let chats: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .collect();
+    assert_eq!(chats.len(), 2);
+    assert_eq!(
+        chats[0].body["messages"][0]["content"][1]["image_url"]["url"],
+        "https://example.invalid/cat.png"
+    );
+    let prompt = chats[1].body["messages"].to_string();
+    assert!(
+        prompt.contains("A cat (https://example.invalid/cat.png)"),
+        "{prompt}"
+    );
+}

@@ -13,7 +13,10 @@ use eliza_domain::ids::create_unique_uuid;
 use eliza_domain::log::AgentLog;
 use eliza_domain::world::{Entity, Participant, Room, World};
 use eliza_domain::{AgentId, Character, EntityId, LogId, RoomId, Store, WorldId};
-use eliza_models::{EmbeddingRequest, ModelProvider, ModelType, TextRequest};
+use eliza_models::{
+    EmbeddingRequest, ImageDescription, ImageDescriptionRequest, ModelProvider, ModelType,
+    TextRequest,
+};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -211,6 +214,42 @@ impl AgentRuntime {
             "error": result.as_ref().err().map(ToString::to_string),
         });
         let room = room.unwrap_or(RoomId(self.id.0));
+        self.log(EntityId(self.id.0), room, &log_type(model_type), body)
+            .await;
+        result
+    }
+
+    /// `useModel(IMAGE_DESCRIPTION)` with the image-description template, logged like text calls.
+    pub async fn describe_image(
+        &self,
+        image_url: &str,
+        prompt: String,
+        turn: Option<&Turn>,
+    ) -> RuntimeResult<ImageDescription> {
+        let model_type = ModelType::ImageDescription;
+        let provider = self
+            .model(model_type)
+            .cloned()
+            .ok_or(RuntimeError::NoModel(model_type))?;
+        let started = Instant::now();
+        let request = ImageDescriptionRequest::new(image_url).with_prompt(prompt.clone());
+        let result = provider
+            .describe_image(request)
+            .await
+            .map_err(RuntimeError::from);
+        let body = json!({
+            "modelType": model_type.as_str(),
+            "modelKey": model_type.as_str(),
+            "params": {"imageUrl": image_url, "prompt": prompt},
+            "prompt": prompt,
+            "runId": turn.map(|turn| turn.run_id),
+            "timestamp": Utc::now().timestamp_millis(),
+            "executionTime": started.elapsed().as_millis() as u64,
+            "provider": provider.name(),
+            "response": result.as_ref().ok().map(|d| json!({"title": d.title, "description": d.description})),
+            "error": result.as_ref().err().map(ToString::to_string),
+        });
+        let room = turn.map_or(RoomId(self.id.0), |turn| turn.room.id);
         self.log(EntityId(self.id.0), room, &log_type(model_type), body)
             .await;
         result

@@ -110,7 +110,7 @@ async fn receive(
         response_id: Uuid::new_v4(),
         seed: runtime.options.seed.unwrap_or_else(rand::random),
     };
-    handle_turn(runtime, &turn).await;
+    handle_turn(runtime, turn).await;
     Ok(())
 }
 

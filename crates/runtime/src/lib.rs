@@ -12,6 +12,7 @@
 //! * pure pieces: [`xml`], [`reply`], [`should_respond`], [`prompt`], [`templates`], [`stream`].
 
 pub mod agent;
+pub mod attachments;
 pub mod bootstrap;
 pub mod connector;
 pub mod embedding;

@@ -56,7 +56,8 @@ const FIRST_STATE: [&str; 5] = [
 
 /// Handles one turn whose incoming memory is already stored, then logs the run and announces
 /// the completion, whatever happened.
-pub async fn handle_turn(runtime: &AgentRuntime, turn: &Turn) -> TurnOutcome {
+pub async fn handle_turn(runtime: &AgentRuntime, mut turn: Turn) -> TurnOutcome {
+    let turn = &mut turn;
     let started = Instant::now();
     let start_time = Utc::now().timestamp_millis();
     runtime.claim_room(turn.room.id, turn.response_id);
@@ -66,21 +67,21 @@ pub async fn handle_turn(runtime: &AgentRuntime, turn: &Turn) -> TurnOutcome {
         json!({"status": "started", "startTime": start_time}),
     )
     .await;
-    let outcome = match tokio::time::timeout(runtime.options.run_timeout, run(runtime, turn)).await
-    {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(err)) => failed(runtime, turn, &err),
-        Err(_) => {
-            let err = RuntimeError::Other(format!(
-                "the turn took longer than {} s",
-                runtime.options.run_timeout.as_secs()
-            ));
-            TurnOutcome {
-                status: "timeout",
-                ..failed(runtime, turn, &err)
+    let outcome =
+        match tokio::time::timeout(runtime.options.run_timeout, run(runtime, &mut *turn)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(err)) => failed(runtime, turn, &err),
+            Err(_) => {
+                let err = RuntimeError::Other(format!(
+                    "the turn took longer than {} s",
+                    runtime.options.run_timeout.as_secs()
+                ));
+                TurnOutcome {
+                    status: "timeout",
+                    ..failed(runtime, turn, &err)
+                }
             }
-        }
-    };
+        };
     runtime.release_room(turn.room.id, turn.response_id);
     runtime
         .outbox
@@ -131,7 +132,9 @@ async fn log_run(runtime: &AgentRuntime, turn: &Turn, extra: Value) {
         .await;
 }
 
-async fn run(runtime: &AgentRuntime, turn: &Turn) -> RuntimeResult<TurnOutcome> {
+async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutcome> {
+    crate::attachments::describe_images(runtime, turn).await;
+    let turn = &*turn;
     runtime.embeddings.enqueue(
         turn.message.id,
         turn.text(),
