@@ -102,6 +102,17 @@ impl TestApp {
     /// An app whose agents really run: the agent runtime, with `env` as the server environment
     /// (model provider settings, say).
     pub async fn with_runtime(env: &[(&str, &str)]) -> TestApp {
+        let env = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        let secret_salt = HttpConfig::default().secret_salt;
+        Self::with_runtime_config(RegistryConfig::new(Environment::new(env), &secret_salt)).await
+    }
+
+    /// An app whose agents really run with this registry configuration (extra plugins in its
+    /// catalog, say). Its salt should be the default `HttpConfig::secret_salt`.
+    pub async fn with_runtime_config(runtime: RegistryConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, database) = database_url(dir.path());
         let store = DieselStore::connect(&url, StoreOptions::default())
@@ -111,11 +122,6 @@ impl TestApp {
             env_dir: dir.path().to_path_buf(),
             ..HttpConfig::default()
         };
-        let env = env
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect();
-        let runtime = RegistryConfig::new(Environment::new(env), &config.secret_salt);
         let state = AppState::with_runtime(Arc::new(store), config, LogBuffer::new(1000), runtime);
         TestApp {
             state,

@@ -136,6 +136,15 @@ impl Harness {
     }
 
     pub async fn start_with(character: Character, options: RuntimeOptions) -> Harness {
+        Harness::start_custom(character, options, |_| Ok(())).await
+    }
+
+    /// `check` decides, from the character being started, whether its models can be built.
+    pub async fn start_custom(
+        character: Character,
+        options: RuntimeOptions,
+        check: impl Fn(&Character) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Harness {
         let store = Arc::new(
             DieselStore::connect(":memory:", StoreOptions::default())
                 .await
@@ -148,7 +157,10 @@ impl Harness {
             cipher: SecretCipher::new("test"),
             options,
             catalog: Default::default(),
-            models: Arc::new(move |_, _| Ok(vec![Arc::clone(&provider)])),
+            models: Arc::new(move |character, _| {
+                check(character)?;
+                Ok(vec![Arc::clone(&provider)])
+            }),
         };
         let inboxes = AgentInboxes::new();
         let dyn_store: Arc<dyn Store> = store.clone();

@@ -354,3 +354,53 @@ async fn a_hot_update_changes_the_next_turn_and_deleted_messages_are_forgotten()
     assert!(harness.registry.stop(harness.agent.id).await);
     assert!(!harness.registry.stop(harness.agent.id).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_change_restarts_the_agent_and_a_failed_restart_restores_the_old_one() {
+    let harness = Harness::start_custom(character(json!({})), Default::default(), |character| {
+        if character
+            .plugins
+            .iter()
+            .any(|p| p == "@elizaos/plugin-anthropic")
+        {
+            Err("ANTHROPIC_API_KEY is not set".to_owned())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    let id = harness.agent.id;
+    let broken = Agent {
+        character: character(json!({"plugins": ["@elizaos/plugin-anthropic"], "system": "New."})),
+        ..harness.agent.clone()
+    };
+    let err = harness.registry.update(&broken).await.unwrap_err();
+    assert!(err.0.contains("ANTHROPIC_API_KEY"), "{err}");
+    // Still running, with the old character.
+    assert_eq!(harness.registry.running(), vec![id]);
+    let runtime = harness.registry.runtime(id).unwrap();
+    assert_eq!(
+        runtime.character().system.as_deref(),
+        Some("You are Eliza.")
+    );
+
+    let changed = Agent {
+        character: character(
+            json!({"plugins": ["@elizaos/plugin-ollama"], "system": "Restarted."}),
+        ),
+        ..harness.agent.clone()
+    };
+    harness.registry.update(&changed).await.unwrap();
+    let restarted = harness.registry.runtime(id).unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&runtime, &restarted),
+        "a new runtime was built"
+    );
+    assert_eq!(restarted.character().system.as_deref(), Some("Restarted."));
+    // The restarted agent still answers.
+    harness.model.push_text(handler_answer("REPLY", "Back."));
+    let message = harness.message(ChannelId::new_random(), "hi", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    harness.outbox.completions(1).await;
+    assert_eq!(harness.outbox.replies()[0].content, "Back.");
+}

@@ -223,10 +223,7 @@ const RUN_ROWS_SLACK: TimeDelta = TimeDelta::seconds(60);
 /// The backend's spelling of the JSON functions (bodies are JSON text on both backends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 // A build with one backend never constructs the other's variant.
-#[cfg_attr(
-    not(all(feature = "sqlite", feature = "postgres")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(all(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 enum Dialect {
     Sqlite,
     Postgres,

@@ -1,7 +1,6 @@
 //! Channel messages (API spec §2.3.3): post (websocket/http/sse transports, channel
 //! auto-creation, idempotent client ids), list newest first, delete, clear; what 1.7.2 lacks and
-//! the api-client calls: `GET/PATCH /messages/:id` and `POST /messages/search`; and the
-//! `generate-title` route, which needs an agent runtime for chats of four messages or more.
+//! the api-client calls: `GET/PATCH /messages/:id` and `POST /messages/search`.
 
 use super::channels::{AutoCreate, CHANNELS, channel_id, find_or_auto_create, metadata_text};
 use super::params::{
@@ -18,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use eliza_bus::{MessageOrigin, NewMessage};
 use eliza_domain::messaging::{Channel, MessagePage, MessageSearch};
-use eliza_domain::{AgentId, AgentStatus, ChannelId, MessageId, MessageServerId};
+use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -48,10 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("{base}/{{channel_id}}/messages/{{message_id}}"),
             web::delete().to(delete_message),
-        )
-        .route(
-            &format!("{base}/{{channel_id}}/generate-title"),
-            web::post().to(generate_title),
         );
     }
 }
@@ -510,43 +505,4 @@ async fn search(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
         "offset": search.offset,
         "hasMore": has_more,
     })))
-}
-
-/// Fewer than four messages need no model (1.7.2 answers `title: null`); a title needs the agent
-/// runtime, which lands with the runtime work: until then this is a clear 503.
-async fn generate_title(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> ApiResult {
-    let id = channel_id(&path, "Invalid channel ID format")?;
-    let agent: AgentId = text(body.object()?, "agentId")
-        .and_then(|text| AgentId::parse(text).ok())
-        .ok_or_else(|| bad_request("Valid agent ID is required"))?;
-    if state.agents.status(agent) != AgentStatus::Active {
-        return Err(ApiError::plain(
-            StatusCode::NOT_FOUND,
-            "Agent not found or not active",
-        ));
-    }
-    let page = MessagePage {
-        before: None,
-        limit: 4,
-    };
-    let recent = state
-        .store
-        .list_channel_messages(id, page)
-        .await
-        .map_err(|err| store_error(err, "Failed to summarize channel"))?;
-    if recent.len() < 4 {
-        return Ok(ok(json!({
-            "title": null,
-            "channelId": id,
-            "reason": "Not enough messages to generate a title",
-        })));
-    }
-    Err(ApiError::plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Title generation needs an agent runtime with a language model, which this server does not run yet",
-    ))
 }

@@ -8,6 +8,7 @@ pub mod messages;
 pub mod params;
 pub mod servers;
 pub mod sessions;
+pub mod titles;
 pub mod transport;
 
 use actix_web::web::ServiceConfig;
@@ -18,6 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     jobs::configure(cfg);
     core::configure(cfg);
     servers::configure(cfg);
+    titles::configure(cfg);
     messages::configure(cfg);
     channels::configure(cfg);
 }
