@@ -109,6 +109,7 @@ async fn receive(
         run_id: Uuid::new_v4(),
         response_id: Uuid::new_v4(),
         seed: runtime.options.seed.unwrap_or_else(rand::random),
+        room_state: None,
     };
     handle_turn(runtime, turn).await;
     Ok(())

@@ -134,6 +134,7 @@ async fn log_run(runtime: &AgentRuntime, turn: &Turn, extra: Value) {
 
 async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutcome> {
     crate::attachments::describe_images(runtime, turn).await;
+    turn.room_state = agent_room_state(runtime, turn).await;
     let turn = &*turn;
     runtime.embeddings.enqueue(
         turn.message.id,
@@ -144,7 +145,7 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
     );
     let character = runtime.character();
     let settings = RespondSettings::from_settings(|key| runtime.setting(key));
-    let room_state = agent_room_state(runtime, turn).await;
+    let room_state = turn.room_state;
     let room_type = turn.room.room_type.as_str();
     let decision = decide(
         &RespondInput {
@@ -415,6 +416,9 @@ pub async fn compose_state(
     let deadline = runtime.options.provider_deadline;
     let runs = selected.iter().map(|provider| async move {
         let name = provider.name().to_owned();
+        if let Some(known) = reusable(provider.as_ref(), base_state) {
+            return (name, known);
+        }
         let result = tokio::time::timeout(deadline, provider.get(runtime, turn, base_state)).await;
         let result = match result {
             Ok(Ok(result)) => result,
@@ -430,6 +434,32 @@ pub async fn compose_state(
         (name, result)
     });
     State::compose(base, join_all(runs).await)
+}
+
+/// A provider's result already in the turn's state, unless the provider must run every time.
+/// Within one turn the others give the same answer, so the second and later states of a turn
+/// (1.7.2 recomputes them) only run what is new.
+fn reusable(provider: &dyn Provider, base: &State) -> Option<ProviderResult> {
+    if provider.volatile() {
+        return None;
+    }
+    let known = base.providers.get(provider.name())?;
+    let map = |key: &str| {
+        known
+            .get(key)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    Some(ProviderResult {
+        text: known
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        values: map("values"),
+        data: map("data"),
+    })
 }
 
 /// Finds an action by name: exact, then substring either way, then similes, ignoring case and

@@ -34,6 +34,11 @@ pub trait Provider: Send + Sync {
     fn private(&self) -> bool {
         false
     }
+    /// Runs again each time a turn's state is composed (its answer depends on the state, like
+    /// ACTION_STATE); other providers run once per turn and their result is reused.
+    fn volatile(&self) -> bool {
+        false
+    }
     async fn get(
         &self,
         runtime: &AgentRuntime,

@@ -6,7 +6,7 @@ use eliza_bus::BusMessage;
 use eliza_domain::ids::{create_unique_uuid, string_to_uuid, validate_uuid};
 use eliza_domain::memory::{MESSAGES_TABLE, Memory};
 use eliza_domain::messaging::ChannelType;
-use eliza_domain::world::Room;
+use eliza_domain::world::{Room, RoomState};
 use eliza_domain::{AgentId, EntityId, MemoryId, RoomId, WorldId};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -186,6 +186,8 @@ pub struct Turn {
     pub response_id: Uuid,
     /// Seeds the turn's random choices (shuffles, examples, name placeholders).
     pub seed: u64,
+    /// The agent's state in the room (FOLLOWED, MUTED) when the turn began.
+    pub room_state: Option<RoomState>,
 }
 
 impl Turn {

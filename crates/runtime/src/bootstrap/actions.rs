@@ -262,8 +262,8 @@ impl Action for RoomStateAction {
 
     /// Offered only where it changes something: following an unfollowed room, and so on. From
     /// "no state", FOLLOW and MUTE are both offered; UNFOLLOW/UNMUTE need the matching state.
-    async fn validate(&self, runtime: &AgentRuntime, turn: &Turn) -> bool {
-        let current = agent_room_state(runtime, turn).await;
+    async fn validate(&self, _runtime: &AgentRuntime, turn: &Turn) -> bool {
+        let current = turn.room_state;
         match self.from {
             Some(required) => current == Some(required),
             None => current != self.to,

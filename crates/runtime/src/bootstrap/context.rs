@@ -208,6 +208,10 @@ impl Provider for ActionStateProvider {
         150
     }
 
+    fn volatile(&self) -> bool {
+        true
+    }
+
     async fn get(
         &self,
         _runtime: &AgentRuntime,
