@@ -387,6 +387,13 @@ impl AgentRuntime {
     }
 }
 
+impl Drop for AgentRuntime {
+    /// The embedding worker only holds a weak reference; closing wakes it so it ends.
+    fn drop(&mut self) {
+        self.embeddings.close();
+    }
+}
+
 /// `useModel:<TYPE>`.
 pub fn log_type(model_type: ModelType) -> String {
     format!("useModel:{}", model_type.as_str())

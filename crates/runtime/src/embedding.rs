@@ -20,8 +20,6 @@ pub const CAPACITY: usize = 1000;
 pub const BATCH: usize = 10;
 /// Attempts per memory before it is logged as failed.
 pub const ATTEMPTS: u32 = 3;
-/// How long the worker waits before it looks again when nothing woke it.
-const IDLE_TICK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
@@ -152,9 +150,10 @@ async fn run_worker(shared: Arc<Shared>, runtime: Weak<AgentRuntime>) {
         }
         let batch = take_batch(&shared);
         if batch.is_empty() {
-            // Either a new entry or the tick wakes the worker; the tick covers a notify that
-            // raced with the emptiness check.
-            let _ = tokio::time::timeout(IDLE_TICK, shared.wake.notified()).await;
+            // A new entry or `close` wakes the worker; `notify_one` keeps a permit when nobody
+            // waits, so an entry queued between the check and the wait is not missed, and an
+            // idle agent costs no wake-ups.
+            shared.wake.notified().await;
             continue;
         }
         let Some(runtime) = runtime.upgrade() else {
