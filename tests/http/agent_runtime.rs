@@ -321,3 +321,46 @@ async fn an_attached_image_is_described_before_the_agent_answers() {
         "{prompt}"
     );
 }
+
+#[actix_web::test]
+async fn an_sse_post_streams_the_model_chunks_then_the_reply() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::chunks([
+        "<response><thought>t</thought><actions>REPLY</actions><providers></providers><text>Green ",
+        "tea, ",
+        "then oolong.</text></response>",
+    ]));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{channel}/messages"),
+            json!({"author_id": user, "content": "tea?", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_chat", "transport": "sse"}),
+        )
+        .await;
+    let body = posted.json.as_str().expect("an event stream").to_owned();
+    let events: Vec<(String, Value)> = body
+        .split("\n\n")
+        .filter_map(|frame| {
+            let event = frame.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((event.to_owned(), serde_json::from_str(data).ok()?))
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"user_message"), "{body}");
+    assert_eq!(names.last(), Some(&"done"), "{body}");
+    let chunks: String = events
+        .iter()
+        .filter(|(name, _)| name == "chunk")
+        .map(|(_, data)| data["chunk"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(chunks, "Green tea, then oolong.");
+    let done = &events.last().unwrap().1;
+    assert_eq!(done["text"], "Green tea, then oolong.");
+    let chunk_id = &events.iter().find(|(name, _)| name == "chunk").unwrap().1["messageId"];
+    assert_eq!(&done["responseId"], chunk_id);
+}
