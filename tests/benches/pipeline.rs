@@ -2,7 +2,7 @@
 //! state → prompt → zero-latency model → XML → reply memory → outbox → run logs) over a SQLite
 //! file, with a scripted model that answers at once.
 //!
-//! `cargo bench -p eliza-runtime --bench pipeline [-- <messages>]` prints the per-message time
+//! `cargo bench -p eliza-e2e --bench pipeline [-- <messages>]` prints the per-message time
 //! (sequential turns) and the throughput with turns in flight on several channels.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

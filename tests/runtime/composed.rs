@@ -3,7 +3,7 @@
 //! not fixed, so the current time and the `HH:MM` of each line are masked before comparing.
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p eliza-runtime --test it composed` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test -p eliza-e2e --test runtime composed` and review the diff.
 
 use crate::harness::{Harness, character, handler_answer};
 use eliza_domain::ChannelId;
@@ -74,8 +74,7 @@ fn prompts(harness: &Harness) -> Vec<String> {
 }
 
 fn check(name: &str, rendered: &str) {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/pipeline/{name}.txt"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("runtime/golden/{name}.txt"));
     if std::env::var("UPDATE_GOLDEN").is_ok_and(|value| value == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, rendered).unwrap();
