@@ -404,3 +404,75 @@ async fn a_plugin_change_restarts_the_agent_and_a_failed_restart_restores_the_ol
     harness.outbox.completions(1).await;
     assert_eq!(harness.outbox.replies()[0].content, "Back.");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_failing_actions_are_recorded_and_the_turn_still_completes() {
+    let harness = Harness::start().await;
+    harness
+        .model
+        .push_text(handler_answer("REPLY,DANCE_WILDLY", "Watch this."));
+    harness.model.push(ScriptedReply::Error(ModelError::Http {
+        provider: "scripted".to_owned(),
+        status: 500,
+        body: "boom".to_owned(),
+    }));
+    let message = harness.message(ChannelId::new_random(), "dance!", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    harness.outbox.completions(1).await;
+    assert!(harness.outbox.replies().is_empty());
+    let ids = MappedIds::of(harness.agent.id, &message);
+    let results: Vec<_> = room_memories(&harness, ids)
+        .await
+        .into_iter()
+        .filter(|m| m.content["type"] == "action_result")
+        .collect();
+    let status_of = |name: &str| {
+        results
+            .iter()
+            .find(|m| m.content["actionName"] == name)
+            .map(|m| (m.content["actionStatus"].clone(), m.content["text"].clone()))
+            .unwrap()
+    };
+    let (status, text) = status_of("REPLY");
+    assert_eq!(status, "failed");
+    assert!(text.as_str().unwrap().contains("500"), "{text}");
+    let (status, text) = status_of("DANCE_WILDLY");
+    assert_eq!(status, "failed");
+    assert_eq!(text, "Action not found: DANCE_WILDLY");
+    harness
+        .wait_for_log("run_event", |body| body["status"] == "completed")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignore_in_any_case_sends_nothing() {
+    let harness = Harness::start().await;
+    harness
+        .model
+        .push_text(handler_answer("ignore", "I would rather not say this."));
+    let message = harness.message(ChannelId::new_random(), "hm", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    harness.outbox.completions(1).await;
+    assert!(harness.outbox.replies().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_over_its_time_limit_ends_as_timeout_and_completes() {
+    let options = eliza_runtime::RuntimeOptions {
+        run_timeout: Duration::ZERO,
+        ..Default::default()
+    };
+    let harness = Harness::start_with(character(json!({})), options).await;
+    let message = harness.message(ChannelId::new_random(), "hi", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    let sent = harness.outbox.completions(1).await;
+    assert!(
+        sent.iter()
+            .any(|s| matches!(s, Sent::Failed(e) if e.contains("took longer"))),
+        "{sent:?}"
+    );
+    let run = harness
+        .wait_for_log("run_event", |body| body["status"] == "timeout")
+        .await;
+    assert!(run.body["error"].is_string());
+}

@@ -9,7 +9,9 @@ use crate::embedding::Priority;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::plugin::{Action, ActionCall, ActionResult, Provider};
 use crate::reply::{HandlerReply, ReplyMode, needs_retry, parse_should_respond};
-use crate::should_respond::{RespondDecision, RespondInput, RespondSettings, decide};
+use crate::should_respond::{
+    RespondDecision, RespondInput, RespondReason, RespondSettings, decide,
+};
 use crate::state::{Content, ProviderResult, State};
 use crate::stream::ReplyStreamExtractor;
 use crate::templates::{TemplateName, template};
@@ -57,20 +59,19 @@ const FIRST_STATE: [&str; 5] = [
 /// Handles one turn whose incoming memory is already stored, then logs the run and announces
 /// the completion, whatever happened.
 pub async fn handle_turn(runtime: &AgentRuntime, mut turn: Turn) -> TurnOutcome {
-    let turn = &mut turn;
     let started = Instant::now();
     let start_time = Utc::now().timestamp_millis();
     runtime.claim_room(turn.room.id, turn.response_id);
     log_run(
         runtime,
-        turn,
+        &turn,
         json!({"status": "started", "startTime": start_time}),
     )
     .await;
     let outcome =
-        match tokio::time::timeout(runtime.options.run_timeout, run(runtime, &mut *turn)).await {
+        match tokio::time::timeout(runtime.options.run_timeout, run(runtime, &mut turn)).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(err)) => failed(runtime, turn, &err),
+            Ok(Err(err)) => failed(runtime, &turn, &err),
             Err(_) => {
                 let err = RuntimeError::Other(format!(
                     "the turn took longer than {} s",
@@ -78,7 +79,7 @@ pub async fn handle_turn(runtime: &AgentRuntime, mut turn: Turn) -> TurnOutcome 
                 ));
                 TurnOutcome {
                     status: "timeout",
-                    ..failed(runtime, turn, &err)
+                    ..failed(runtime, &turn, &err)
                 }
             }
         };
@@ -89,7 +90,7 @@ pub async fn handle_turn(runtime: &AgentRuntime, mut turn: Turn) -> TurnOutcome 
     let end_time = Utc::now().timestamp_millis();
     log_run(
         runtime,
-        turn,
+        &turn,
         json!({
             "status": outcome.status,
             "startTime": start_time,
@@ -160,8 +161,10 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
         },
         &settings,
     );
-    if let RespondDecision::Ignore(reason) = decision
-        && matches!(reason.as_str(), "self" | "off" | "muted")
+    // These end the run before any state is built (1.7.2's `self`, `off` and `muted` runs).
+    if let RespondDecision::Ignore(
+        reason @ (RespondReason::OwnMessage | RespondReason::DefaultOff | RespondReason::Muted),
+    ) = decision
     {
         return Ok(TurnOutcome::ended(reason.as_str(), false));
     }
@@ -172,7 +175,7 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
         RespondDecision::AskModel => ask_should_respond(runtime, turn, &state).await?,
     };
     let did_respond = if respond {
-        match respond_to(runtime, turn, state.clone()).await? {
+        match respond_to(runtime, turn, &state).await? {
             Some(did_respond) => did_respond,
             // A newer message of the room took over: this answer is dropped silently.
             None => return Ok(TurnOutcome::ended("replaced", false)),
@@ -183,7 +186,7 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
         {
             return Ok(TurnOutcome::ended("replaced", false));
         }
-        deliver(runtime, turn, ignore_content(turn), turn.response_id).await?;
+        deliver(runtime, turn, ignore_content(), turn.response_id).await?;
         false
     };
     evaluate(runtime, turn, &state, did_respond).await;
@@ -199,7 +202,7 @@ fn mention_flag(turn: &Turn, key: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn ignore_content(turn: &Turn) -> Content {
+fn ignore_content() -> Content {
     let mut content = Content::new();
     content.insert(
         "thought".into(),
@@ -207,7 +210,6 @@ fn ignore_content(turn: &Turn) -> Content {
     );
     content.insert("actions".into(), json!(["IGNORE"]));
     content.insert("simple".into(), json!(true));
-    content.insert("inReplyTo".into(), json!(turn.in_reply_to()));
     content
 }
 
@@ -234,16 +236,14 @@ async fn ask_should_respond(
 async fn respond_to(
     runtime: &AgentRuntime,
     turn: &Turn,
-    state: State,
+    state: &State,
 ) -> RuntimeResult<Option<bool>> {
-    let state = compose_state(runtime, turn, &["ACTIONS"], false, Some(&state)).await;
+    let state = compose_state(runtime, turn, &["ACTIONS"], false, Some(state)).await;
     let reply = message_handler_answer(runtime, turn, &state).await?;
     if runtime.superseded(turn.room.id, turn.response_id) {
         return Ok(None);
     }
-    let mut content = reply.to_content();
-    content.insert("responseId".into(), json!(turn.response_id));
-    content.insert("inReplyTo".into(), json!(turn.in_reply_to()));
+    let content = reply.to_content();
     let state = if reply.providers.is_empty() {
         state
     } else {
@@ -251,11 +251,10 @@ async fn respond_to(
         compose_state(runtime, turn, &names, false, Some(&state)).await
     };
     match reply.mode() {
-        ReplyMode::Simple => {
-            deliver(runtime, turn, content, turn.response_id).await?;
-            Ok(Some(true))
-        }
-        ReplyMode::Actions => process_actions(runtime, turn, content, state)
+        ReplyMode::Simple => deliver(runtime, turn, content, turn.response_id)
+            .await
+            .map(Some),
+        ReplyMode::Actions => process_actions(runtime, turn, &reply.actions, content, state)
             .await
             .map(Some),
     }
@@ -326,12 +325,13 @@ fn reply_chunk(runtime: &AgentRuntime, turn: &Turn, chunk: String, index: u32) -
 
 /// Stores a reply content as the agent's memory and, unless it is an IGNORE or has no text,
 /// sends it to the channel under the same id (the `onResponse` callback of 1.7.2's bus service).
+/// Returns whether it was sent.
 pub async fn deliver(
     runtime: &AgentRuntime,
     turn: &Turn,
     mut content: Content,
     id: Uuid,
-) -> RuntimeResult<()> {
+) -> RuntimeResult<bool> {
     content.insert("responseId".into(), json!(id));
     content
         .entry("inReplyTo")
@@ -354,9 +354,13 @@ pub async fn deliver(
     let ignored = content
         .get("actions")
         .and_then(Value::as_array)
-        .is_some_and(|actions| actions.iter().any(|a| a.as_str() == Some("IGNORE")));
+        .is_some_and(|actions| {
+            actions
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| a.eq_ignore_ascii_case("IGNORE")))
+        });
     if ignored || text.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let character = runtime.character();
     let channel_type = turn.channel_type.as_str();
@@ -385,7 +389,7 @@ pub async fn deliver(
             })),
         })
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// `composeState`: the selected providers run concurrently, each within the provider deadline
@@ -490,24 +494,14 @@ pub fn resolve_action<'a>(
 async fn process_actions(
     runtime: &AgentRuntime,
     turn: &Turn,
+    names: &[String],
     response: Content,
     mut state: State,
 ) -> RuntimeResult<bool> {
-    let names: Vec<String> = response
-        .get("actions")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
     let responses = vec![response];
     let mut results: Vec<Value> = Vec::new();
     let mut first_reply = true;
-    let mut delivered_text = false;
+    let mut sent = false;
     for (step, name) in names.iter().enumerate() {
         let action_id = Uuid::new_v4();
         let Some(action) = resolve_action(&runtime.plugins.actions, name).cloned() else {
@@ -565,11 +559,7 @@ async fn process_actions(
                 Uuid::new_v4()
             };
             first_reply = false;
-            delivered_text |= content
-                .get("text")
-                .and_then(Value::as_str)
-                .is_some_and(|text| !text.is_empty());
-            deliver(runtime, turn, content, id).await?;
+            sent |= deliver(runtime, turn, content, id).await?;
         }
         for (key, value) in &result.values {
             state.set(key, value.clone());
@@ -593,7 +583,7 @@ async fn process_actions(
             "text": result.text, "error": result.error,
         }));
     }
-    Ok(delivered_text)
+    Ok(sent)
 }
 
 async fn store_action_result(
