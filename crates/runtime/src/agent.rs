@@ -154,134 +154,111 @@ impl AgentRuntime {
         turn: Option<&Turn>,
         on_chunk: Option<&mut (dyn FnMut(&str) + Send)>,
     ) -> RuntimeResult<String> {
-        let provider = self
-            .model(model_type)
-            .cloned()
-            .ok_or(RuntimeError::NoModel(model_type))?;
         let character = self.character();
         let mut request = TextRequest::new(prompt);
         request.system = character.system.clone().filter(|s| !s.is_empty());
         request.user = Some(character.name.clone());
         request.apply_settings(model_type, &self.settings().lookup());
         request.stream = on_chunk.is_some();
-        let started = Instant::now();
-        let result = match on_chunk {
-            Some(on_chunk) => stream_into(&*provider, model_type, request.clone(), on_chunk).await,
-            None => provider
-                .generate_text(model_type, request.clone())
-                .await
-                .map(|response| response.text)
-                .map_err(RuntimeError::from),
+        let record = CallRecord {
+            params: json!(request),
+            prompt: &request.prompt,
+            system: request.system.as_deref(),
+            context: CallContext::of(self, turn),
         };
-        let response = match &result {
-            Ok(text) => json!(text),
-            Err(_) => Value::Null,
+        let sent = request.clone();
+        let call = |provider: Arc<dyn ModelProvider>| async move {
+            match on_chunk {
+                Some(on_chunk) => stream_into(&*provider, model_type, sent, on_chunk).await,
+                None => Ok(provider.generate_text(model_type, sent).await?.text),
+            }
         };
-        self.log_model_call(
-            model_type,
-            provider.name(),
-            &request,
-            turn,
-            started,
-            response,
-            result.as_ref().err(),
-        )
-        .await;
-        result
+        self.use_model(model_type, record, call, |text| json!(text))
+            .await
     }
 
     /// `useModel(TEXT_EMBEDDING)`, logged with the response as `"[array]"` as 1.7.2 does.
     pub async fn embed(&self, text: &str, room: Option<RoomId>) -> RuntimeResult<Vec<f32>> {
-        let model_type = ModelType::TextEmbedding;
-        let provider = self
-            .model(model_type)
-            .cloned()
-            .ok_or(RuntimeError::NoModel(model_type))?;
-        let started = Instant::now();
-        let result = provider
-            .embed(EmbeddingRequest::new(text))
+        let record = CallRecord {
+            params: json!({"text": text}),
+            prompt: text,
+            system: None,
+            context: CallContext {
+                run_id: None,
+                room: room.unwrap_or(RoomId(self.id.0)),
+            },
+        };
+        let call = |provider: Arc<dyn ModelProvider>| async move {
+            Ok(provider.embed(EmbeddingRequest::new(text)).await?)
+        };
+        self.use_model(ModelType::TextEmbedding, record, call, |_| json!("[array]"))
             .await
-            .map_err(RuntimeError::from);
-        let body = json!({
-            "modelType": model_type.as_str(),
-            "modelKey": model_type.as_str(),
-            "params": {"text": text},
-            "prompt": text,
-            "timestamp": Utc::now().timestamp_millis(),
-            "executionTime": started.elapsed().as_millis() as u64,
-            "provider": provider.name(),
-            "response": if result.is_ok() { json!("[array]") } else { Value::Null },
-            "error": result.as_ref().err().map(ToString::to_string),
-        });
-        let room = room.unwrap_or(RoomId(self.id.0));
-        self.log(EntityId(self.id.0), room, &log_type(model_type), body)
-            .await;
-        result
     }
 
-    /// `useModel(IMAGE_DESCRIPTION)` with the image-description template, logged like text calls.
+    /// `useModel(IMAGE_DESCRIPTION)` with the image-description template.
     pub async fn describe_image(
         &self,
         image_url: &str,
         prompt: String,
         turn: Option<&Turn>,
     ) -> RuntimeResult<ImageDescription> {
-        let model_type = ModelType::ImageDescription;
+        let record = CallRecord {
+            params: json!({"imageUrl": image_url, "prompt": prompt}),
+            prompt: &prompt,
+            system: None,
+            context: CallContext::of(self, turn),
+        };
+        let request = ImageDescriptionRequest::new(image_url).with_prompt(prompt.clone());
+        let call = |provider: Arc<dyn ModelProvider>| async move {
+            Ok(provider.describe_image(request).await?)
+        };
+        let logged = |d: &ImageDescription| json!({"title": d.title, "description": d.description});
+        self.use_model(ModelType::ImageDescription, record, call, logged)
+            .await
+    }
+
+    /// Runs one model call on the provider serving `model_type` and logs it as
+    /// `useModel:<TYPE>`: the request, the provider, the time taken, and the answer (as
+    /// `logged` shows it) or the error.
+    async fn use_model<T, F, Fut>(
+        &self,
+        model_type: ModelType,
+        record: CallRecord<'_>,
+        call: F,
+        logged: impl FnOnce(&T) -> Value,
+    ) -> RuntimeResult<T>
+    where
+        F: FnOnce(Arc<dyn ModelProvider>) -> Fut,
+        Fut: Future<Output = RuntimeResult<T>>,
+    {
         let provider = self
             .model(model_type)
             .cloned()
             .ok_or(RuntimeError::NoModel(model_type))?;
+        let provider_name = provider.name().to_owned();
         let started = Instant::now();
-        let request = ImageDescriptionRequest::new(image_url).with_prompt(prompt.clone());
-        let result = provider
-            .describe_image(request)
-            .await
-            .map_err(RuntimeError::from);
+        let result = call(provider).await;
         let body = json!({
             "modelType": model_type.as_str(),
             "modelKey": model_type.as_str(),
-            "params": {"imageUrl": image_url, "prompt": prompt},
-            "prompt": prompt,
-            "runId": turn.map(|turn| turn.run_id),
+            "params": record.params,
+            "prompt": record.prompt,
+            "systemPrompt": record.system,
+            "runId": record.context.run_id,
             "timestamp": Utc::now().timestamp_millis(),
             "executionTime": started.elapsed().as_millis() as u64,
-            "provider": provider.name(),
-            "response": result.as_ref().ok().map(|d| json!({"title": d.title, "description": d.description})),
+            "provider": provider_name,
+            "response": result.as_ref().ok().map(logged),
             "error": result.as_ref().err().map(ToString::to_string),
         });
-        let room = turn.map_or(RoomId(self.id.0), |turn| turn.room.id);
-        self.log(EntityId(self.id.0), room, &log_type(model_type), body)
-            .await;
+        self.log(
+            EntityId(self.id.0),
+            record.context.room,
+            &log_type(model_type),
+            body,
+        )
+        .await;
         result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn log_model_call(
-        &self,
-        model_type: ModelType,
-        provider: &str,
-        request: &TextRequest,
-        turn: Option<&Turn>,
-        started: Instant,
-        response: Value,
-        error: Option<&RuntimeError>,
-    ) {
-        let body = json!({
-            "modelType": model_type.as_str(),
-            "modelKey": model_type.as_str(),
-            "params": request,
-            "prompt": request.prompt,
-            "systemPrompt": request.system,
-            "runId": turn.map(|turn| turn.run_id),
-            "timestamp": Utc::now().timestamp_millis(),
-            "executionTime": started.elapsed().as_millis() as u64,
-            "provider": provider,
-            "response": response,
-            "error": error.map(ToString::to_string),
-        });
-        let room = turn.map_or(RoomId(self.id.0), |turn| turn.room.id);
-        self.log(EntityId(self.id.0), room, &log_type(model_type), body)
-            .await;
     }
 
     /// Writes a `logs` row; a failed write is reported, never fatal to the turn.
@@ -392,6 +369,29 @@ impl Drop for AgentRuntime {
     fn drop(&mut self) {
         self.embeddings.close();
     }
+}
+
+/// Where a model call belongs: its run and room (the agent's own room outside a turn).
+struct CallContext {
+    run_id: Option<Uuid>,
+    room: RoomId,
+}
+
+impl CallContext {
+    fn of(runtime: &AgentRuntime, turn: Option<&Turn>) -> Self {
+        CallContext {
+            run_id: turn.map(|turn| turn.run_id),
+            room: turn.map_or(RoomId(runtime.id.0), |turn| turn.room.id),
+        }
+    }
+}
+
+/// What the `useModel:<TYPE>` row says about the request.
+struct CallRecord<'a> {
+    params: Value,
+    prompt: &'a str,
+    system: Option<&'a str>,
+    context: CallContext,
 }
 
 /// `useModel:<TYPE>`.
