@@ -136,13 +136,14 @@ impl Harness {
     }
 
     pub async fn start_with(character: Character, options: RuntimeOptions) -> Harness {
-        Harness::start_custom(character, options, |_| Ok(())).await
+        Harness::start_custom(character, options, ScriptedProvider::new(), |_| Ok(())).await
     }
 
     /// `check` decides, from the character being started, whether its models can be built.
     pub async fn start_custom(
         character: Character,
         options: RuntimeOptions,
+        model: ScriptedProvider,
         check: impl Fn(&Character) -> Result<(), String> + Send + Sync + 'static,
     ) -> Harness {
         let store = Arc::new(
@@ -150,7 +151,7 @@ impl Harness {
                 .await
                 .unwrap(),
         );
-        let model = Arc::new(ScriptedProvider::new());
+        let model = Arc::new(model);
         let provider: Arc<dyn ModelProvider> = model.clone();
         let config = RegistryConfig {
             env: Environment::new(HashMap::new()),

@@ -357,17 +357,23 @@ async fn a_hot_update_changes_the_next_turn_and_deleted_messages_are_forgotten()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_change_restarts_the_agent_and_a_failed_restart_restores_the_old_one() {
-    let harness = Harness::start_custom(character(json!({})), Default::default(), |character| {
-        if character
-            .plugins
-            .iter()
-            .any(|p| p == "@elizaos/plugin-anthropic")
-        {
-            Err("ANTHROPIC_API_KEY is not set".to_owned())
-        } else {
-            Ok(())
-        }
-    })
+    let model = eliza_models::testing::ScriptedProvider::new();
+    let harness = Harness::start_custom(
+        character(json!({})),
+        Default::default(),
+        model,
+        |character| {
+            if character
+                .plugins
+                .iter()
+                .any(|p| p == "@elizaos/plugin-anthropic")
+            {
+                Err("ANTHROPIC_API_KEY is not set".to_owned())
+            } else {
+                Ok(())
+            }
+        },
+    )
     .await;
     let id = harness.agent.id;
     let broken = Agent {
@@ -475,4 +481,29 @@ async fn a_turn_over_its_time_limit_ends_as_timeout_and_completes() {
         .wait_for_log("run_event", |body| body["status"] == "timeout")
         .await;
     assert!(run.body["error"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_without_a_text_model_says_so_and_its_embeddings_fail_visibly() {
+    let only_small = eliza_models::testing::ScriptedProvider::new()
+        .with_supported([ModelType::TextSmall, ModelType::TextEmbedding]);
+    only_small.push_embedding_error(ModelError::InvalidRequest("no".to_owned()));
+    let harness =
+        Harness::start_custom(character(json!({})), Default::default(), only_small, |_| {
+            Ok(())
+        })
+        .await;
+    let message = harness.message(ChannelId::new_random(), "hi", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    let sent = harness.outbox.completions(1).await;
+    assert!(
+        sent.iter().any(
+            |s| matches!(s, Sent::Failed(e) if e.contains("no model provider serves TEXT_LARGE"))
+        ),
+        "{sent:?}"
+    );
+    let failed = harness
+        .wait_for_log("embedding_event", |body| body["status"] == "failed")
+        .await;
+    assert!(failed.body["error"].as_str().unwrap().contains("no"));
 }
