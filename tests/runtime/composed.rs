@@ -89,6 +89,11 @@ fn check(name: &str, rendered: &str) {
     );
 }
 
+/// A fixed channel, so every derived id (room, participants) and thus every order is fixed too.
+fn fixed_channel() -> ChannelId {
+    ChannelId::parse("5c0b4c1e-6a53-4d6e-9f0e-2f8b7d1e4a90").unwrap()
+}
+
 async fn seeded() -> Harness {
     let options = RuntimeOptions {
         seed: Some(7),
@@ -100,7 +105,7 @@ async fn seeded() -> Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_message_handler_prompt_of_a_dm_turn_is_pinned() {
     let harness = seeded().await;
-    let channel = ChannelId::new_random();
+    let channel = fixed_channel();
     harness
         .model
         .push_text(handler_answer("REPLY", "Try a sencha."));
@@ -132,7 +137,7 @@ async fn the_should_respond_prompt_of_a_group_turn_is_pinned() {
     harness.model.push_text(
         "<response><name>Eliza</name><reasoning>Not for me.</reasoning><action>IGNORE</action></response>",
     );
-    let channel = ChannelId::new_random();
+    let channel = fixed_channel();
     harness
         .send(
             &harness.message(channel, "Bob, lunch at noon?", "client_group_chat"),

@@ -507,3 +507,26 @@ async fn an_agent_without_a_text_model_says_so_and_its_embeddings_fail_visibly()
         .await;
     assert!(failed.body["error"].as_str().unwrap().contains("no"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_deleted_under_the_agent_is_set_up_again_on_the_next_message() {
+    let harness = Harness::start().await;
+    let channel = ChannelId::new_random();
+    harness.model.push_text(handler_answer("REPLY", "One."));
+    let first = harness.message(channel, "first", "client_chat");
+    harness.send(&first, ChannelType::Dm).await;
+    harness.outbox.completions(1).await;
+    let ids = MappedIds::of(harness.agent.id, &first);
+    assert!(harness.store.delete_room(ids.room).await.unwrap());
+
+    harness.model.push_text(handler_answer("REPLY", "Two."));
+    harness
+        .send(
+            &harness.message(channel, "second", "client_chat"),
+            ChannelType::Dm,
+        )
+        .await;
+    harness.outbox.completions(2).await;
+    assert_eq!(harness.outbox.replies()[1].content, "Two.");
+    assert!(harness.store.get_room(ids.room).await.unwrap().is_some());
+}

@@ -1,6 +1,7 @@
 //! One running agent: its character, settings, plugins and model providers, and the calls every
 //! part of the pipeline makes (`useModel`, logs, world/room/entity bookkeeping).
 
+use crate::connector::Connections;
 use crate::embedding::EmbeddingQueue;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::plugin::Plugins;
@@ -63,6 +64,8 @@ pub struct AgentRuntime {
     pub renderer: PromptRenderer,
     pub options: RuntimeOptions,
     pub(crate) embeddings: EmbeddingQueue,
+    /// Rooms and authors already set up in the store.
+    pub(crate) connections: Connections,
     /// The newest response id per room: an older turn still running in the room is superseded.
     latest_responses: Mutex<HashMap<RoomId, Uuid>>,
 }
@@ -93,6 +96,7 @@ impl AgentRuntime {
             renderer: PromptRenderer::new(),
             options: parts.options,
             embeddings: EmbeddingQueue::spawn(weak.clone()),
+            connections: Connections::default(),
             latest_responses: Mutex::new(HashMap::new()),
         })
     }

@@ -14,9 +14,10 @@ use eliza_domain::ids::create_unique_uuid;
 use eliza_domain::memory::MESSAGES_TABLE;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::world::{Entity, Room, World};
-use eliza_domain::{EntityId, MemoryId};
+use eliza_domain::{EntityId, MemoryId, RoomId};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -91,14 +92,17 @@ async fn receive(
         return Ok(());
     }
     let ids = MappedIds::of(runtime.id, message);
-    if runtime.store.get_memory(ids.memory).await?.is_some() {
-        return Ok(());
-    }
     let room = ensure_connection(runtime, message, &ids, channel_type).await?;
     let memory = incoming_memory(runtime.id, message, &ids, channel_type);
-    if !runtime.store.create_memory(&memory).await? {
-        // Another delivery of the same message got there first.
-        return Ok(());
+    match runtime.store.create_memory(&memory).await {
+        Ok(true) => {}
+        // A delivery of the same message got there first: it is handled already.
+        Ok(false) => return Ok(()),
+        Err(err) => {
+            // The room may have been deleted under the agent: check it again next time.
+            runtime.connections.forget(ids.room);
+            return Err(err.into());
+        }
     }
     let turn = Turn {
         message: memory,
@@ -123,9 +127,77 @@ fn metadata_text(message: &BusMessage, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The rooms this agent has already set up, and who it knows in each, so a conversation's later
+/// messages skip the world/room/entity/participant checks (six store round trips).
+#[derive(Default)]
+pub(crate) struct Connections {
+    rooms: Mutex<HashMap<RoomId, (Room, HashSet<EntityId>)>>,
+}
+
+impl Connections {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<RoomId, (Room, HashSet<EntityId>)>) -> T) -> T {
+        f(&mut self.rooms.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn room(&self, id: RoomId) -> Option<Room> {
+        self.with(|rooms| rooms.get(&id).map(|(room, _)| room.clone()))
+    }
+
+    fn knows(&self, id: RoomId, entity: EntityId) -> bool {
+        self.with(|rooms| {
+            rooms
+                .get(&id)
+                .is_some_and(|(_, known)| known.contains(&entity))
+        })
+    }
+
+    fn remember(&self, room: &Room, entity: EntityId) {
+        self.with(|rooms| {
+            rooms
+                .entry(room.id)
+                .or_insert_with(|| (room.clone(), HashSet::new()))
+                .1
+                .insert(entity);
+        });
+    }
+
+    pub(crate) fn forget(&self, id: RoomId) {
+        self.with(|rooms| rooms.remove(&id));
+    }
+}
+
 /// Creates the world, room and author entity when missing (existing ones are left as they
-/// are) and makes the author and the agent participants of the room.
+/// are) and makes the author and the agent participants of the room; each only once per room
+/// and author while the agent runs.
 async fn ensure_connection(
+    runtime: &AgentRuntime,
+    message: &BusMessage,
+    ids: &MappedIds,
+    channel_type: ChannelType,
+) -> RuntimeResult<Room> {
+    let room = match runtime.connections.room(ids.room) {
+        Some(room) => room,
+        None => ensure_room(runtime, message, ids, channel_type).await?,
+    };
+    if !runtime.connections.knows(ids.room, ids.entity) {
+        runtime
+            .store
+            .ensure_entity(&Entity {
+                id: ids.entity,
+                agent_id: runtime.id,
+                names: vec![sender_name(message)],
+                metadata: json!({"source": message_source(message)}),
+                created_at: Utc::now(),
+            })
+            .await?;
+        runtime.ensure_participant(ids.room, ids.entity).await?;
+        runtime.connections.remember(&room, ids.entity);
+    }
+    Ok(room)
+}
+
+/// The world and room of the message's server and channel, with the agent as a participant.
+async fn ensure_room(
     runtime: &AgentRuntime,
     message: &BusMessage,
     ids: &MappedIds,
@@ -161,20 +233,15 @@ async fn ensure_connection(
         channel_id: Some(channel),
         created_at: now,
     };
-    store.ensure_room(&room).await?;
-    let room = store.get_room(ids.room).await?.unwrap_or(room);
-    store
-        .ensure_entity(&Entity {
-            id: ids.entity,
-            agent_id: runtime.id,
-            names: vec![sender_name(message)],
-            metadata: json!({"source": message_source(message)}),
-            created_at: now,
-        })
-        .await?;
-    runtime.ensure_participant(ids.room, ids.entity).await?;
+    // An existing room is kept as it is (1.7.2 never updates it), so read back what is stored.
+    let room = if store.ensure_room(&room).await? {
+        room
+    } else {
+        store.get_room(ids.room).await?.unwrap_or(room)
+    };
     runtime
         .ensure_participant(ids.room, EntityId(runtime.id.0))
         .await?;
+    runtime.connections.remember(&room, EntityId(runtime.id.0));
     Ok(room)
 }
