@@ -6,3 +6,4 @@
 mod composed;
 mod harness;
 mod pipeline;
+mod registry;

@@ -58,7 +58,13 @@ struct Running {
     id: AgentId,
     runtime: Arc<AgentRuntime>,
     worker: JoinHandle<()>,
-    plugins: Vec<String>,
+}
+
+/// The character's plugin names, in a comparable order.
+fn sorted_plugins(character: &Character) -> Vec<String> {
+    let mut plugins = character.plugins.clone();
+    plugins.sort();
+    plugins
 }
 
 pub struct AgentRegistry {
@@ -184,8 +190,6 @@ impl AgentLifecycle for AgentRegistry {
             return Ok(());
         }
         let runtime = self.build(agent).await?;
-        let mut plugins = agent.character.plugins.clone();
-        plugins.sort();
         let started = self.with_running(|running| {
             // Another start of the same agent may have finished while this one was building.
             if running.iter().any(|r| r.id == agent.id) {
@@ -196,7 +200,6 @@ impl AgentLifecycle for AgentRegistry {
                 id: agent.id,
                 worker: spawn_worker(Arc::clone(&runtime), inbox),
                 runtime: Arc::clone(&runtime),
-                plugins,
             });
             true
         });
@@ -213,21 +216,14 @@ impl AgentLifecycle for AgentRegistry {
     /// Same plugins: hot update from the next turn on. Other plugins: a full restart; when the
     /// new configuration does not start, the previous one is restored and the error returned.
     async fn update(&self, agent: &Agent) -> Result<(), StartError> {
-        let mut plugins = agent.character.plugins.clone();
-        plugins.sort();
-        let current = self.with_running(|running| {
-            running
-                .iter()
-                .find(|r| r.id == agent.id)
-                .map(|r| (Arc::clone(&r.runtime), r.plugins.clone()))
-        });
-        let Some((runtime, old_plugins)) = current else {
+        let Some(runtime) = self.runtime(agent.id) else {
             return Ok(());
         };
-        if old_plugins == plugins {
+        if sorted_plugins(&runtime.character()) == sorted_plugins(&agent.character) {
             let mut character = agent.character.clone();
             character.id = Some(agent.id);
-            runtime.replace_character(character.clone(), self.settings_of(&character));
+            let settings = self.settings_of(&character);
+            runtime.replace_character(character, settings);
             return Ok(());
         }
         let previous = Agent {
