@@ -5,7 +5,6 @@ use chrono::Utc;
 use eliza_bus::AgentInboxes;
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::secrets::SecretCipher;
-use eliza_domain::store::AgentStore;
 use eliza_domain::{Agent, AgentStatus, Store};
 use eliza_runtime::plugin::{Plugin, PluginCatalog};
 use eliza_runtime::{AgentRegistry, Environment, RegistryConfig, RuntimeOptions};
