@@ -530,3 +530,71 @@ async fn a_room_deleted_under_the_agent_is_set_up_again_on_the_next_message() {
     assert_eq!(harness.outbox.replies()[1].content, "Two.");
     assert!(harness.store.get_room(ids.room).await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_stores_new_facts_and_relationships_every_few_messages() {
+    let harness = Harness::start().await;
+    let channel = ChannelId::new_random();
+    let user = "0f5ad9e1-7a5e-4c1b-9a43-3e8b1f6c2d10";
+    let agent = harness.agent.id.to_string();
+    for turn in 1..=5 {
+        harness
+            .model
+            .push_text(handler_answer("REPLY", &format!("Answer {turn}.")));
+        if turn == 5 {
+            // Ten messages are in the room now: REFLECTION runs (TEXT_SMALL).
+            harness.model.push_text(format!(
+                "<response><thought>Going well.</thought>\
+                 <facts><fact><claim>Ada drinks green tea</claim><type>fact</type><in_bio>false</in_bio><already_known>false</already_known></fact>\
+                 <fact><claim>Eliza likes tea</claim><type>fact</type><in_bio>true</in_bio><already_known>false</already_known></fact></facts>\
+                 <relationships><relationship><sourceEntityId>{user}</sourceEntityId><targetEntityId>{agent}</targetEntityId><tags>dm_interaction</tags></relationship>\
+                 <relationship><sourceEntityId>{user}</sourceEntityId><targetEntityId>not-in-room</targetEntityId><tags>x</tags></relationship></relationships></response>"
+            ));
+        }
+        let message = harness.message(channel, &format!("message {turn}"), "client_chat");
+        harness.send(&message, ChannelType::Dm).await;
+        harness.outbox.completions(turn).await;
+    }
+    harness
+        .wait_for_log("evaluator", |body| {
+            body["evaluator"] == "REFLECTION" && body["success"] == true
+        })
+        .await;
+    let room = eliza_runtime::turn::room_of(harness.agent.id, &channel.to_string());
+    let facts = harness
+        .store
+        .list_memories(&MemoryQuery {
+            table: "facts".to_owned(),
+            room_id: Some(room),
+            limit: Some(10),
+            ..MemoryQuery::default()
+        })
+        .await
+        .unwrap();
+    let claims: Vec<_> = facts.iter().map(|f| f.content["text"].clone()).collect();
+    assert_eq!(
+        claims,
+        vec![json!("Ada drinks green tea")],
+        "facts already in the bio are skipped"
+    );
+    let relationships = harness
+        .store
+        .list_entity_relationships(
+            harness.agent.id,
+            EntityId(uuid::Uuid::parse_str(user).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(relationships.len(), 1, "ids outside the room are ignored");
+    assert_eq!(relationships[0].tags, ["dm_interaction"]);
+    // Six answers and one reflection: the sixth turn does not reflect again so soon.
+    harness.model.push_text(handler_answer("REPLY", "Six."));
+    harness
+        .send(
+            &harness.message(channel, "message 6", "client_chat"),
+            ChannelType::Dm,
+        )
+        .await;
+    harness.outbox.completions(6).await;
+    assert_eq!(text_calls(&harness).len(), 7);
+}

@@ -47,6 +47,26 @@ pub fn format_entities(entities: &[Entity]) -> String {
         .join("\n")
 }
 
+/// The sender's relationships the agent knows, one `- source → target [tags]` line each.
+pub async fn sender_relationships(runtime: &AgentRuntime, turn: &Turn) -> RuntimeResult<String> {
+    let relationships = runtime
+        .store
+        .list_entity_relationships(runtime.id, turn.sender())
+        .await?;
+    Ok(relationships
+        .iter()
+        .map(|r| {
+            format!(
+                "- {} → {} [{}]",
+                r.source_entity_id.0,
+                r.target_entity_id.0,
+                r.tags.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 pub struct EntitiesProvider;
 
 #[async_trait]
@@ -99,23 +119,9 @@ impl Provider for RelationshipsProvider {
         turn: &Turn,
         _state: &State,
     ) -> RuntimeResult<ProviderResult> {
-        let relationships = runtime
-            .store
-            .list_entity_relationships(runtime.id, turn.sender())
-            .await?;
-        let lines: Vec<String> = relationships
-            .iter()
-            .map(|r| {
-                format!(
-                    "- {} → {} [{}]",
-                    r.source_entity_id.0,
-                    r.target_entity_id.0,
-                    r.tags.join(", ")
-                )
-            })
-            .collect();
+        let lines = sender_relationships(runtime, turn).await?;
         let header = format!("# {} has observed these relationships", runtime.name());
-        Ok(ProviderResult::text(add_header(&header, &lines.join("\n"))))
+        Ok(ProviderResult::text(add_header(&header, &lines)))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::agent::AgentRuntime;
 use crate::bootstrap::conversation::{CONVERSATION_LENGTH, recent_memories};
-use crate::bootstrap::people::{FACTS_TABLE, format_entities, room_entities};
+use crate::bootstrap::people::{FACTS_TABLE, format_entities, room_entities, sender_relationships};
 use crate::embedding::Priority;
 use crate::error::RuntimeResult;
 use crate::plugin::Evaluator;
@@ -62,27 +62,10 @@ impl Evaluator for ReflectionEvaluator {
     ) -> RuntimeResult<()> {
         let entities = room_entities(runtime, turn).await?;
         let known = known_facts(runtime, turn).await?;
-        let relationships = runtime
-            .store
-            .list_entity_relationships(runtime.id, turn.sender())
-            .await?;
+        let relationships = sender_relationships(runtime, turn).await?;
         let mut state = state.clone();
         state.set("entitiesInRoom", format_entities(&entities));
-        state.set(
-            "existingRelationships",
-            relationships
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} → {}: {}",
-                        r.source_entity_id.0,
-                        r.target_entity_id.0,
-                        r.tags.join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
+        state.set("existingRelationships", relationships);
         state.set("senderName", turn.sender_name.clone());
         state.set("senderId", turn.sender().0.to_string());
         state.set("roomType", turn.channel_type.as_str());
