@@ -598,3 +598,30 @@ async fn reflection_stores_new_facts_and_relationships_every_few_messages() {
     harness.outbox.completions(6).await;
     assert_eq!(text_calls(&harness).len(), 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedding_of_the_wrong_length_is_refused_not_stored() {
+    let harness = Harness::start_with(
+        character(json!({"settings": {"EMBEDDING_DIMENSION": "8"}})),
+        Default::default(),
+    )
+    .await;
+    harness.model.push_text(handler_answer("REPLY", "Ok."));
+    let message = harness.message(ChannelId::new_random(), "hi", "client_chat");
+    harness.send(&message, ChannelType::Dm).await;
+    harness.outbox.completions(1).await;
+    let failed = harness
+        .wait_for_log("embedding_event", |body| body["status"] == "failed")
+        .await;
+    assert!(
+        failed.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("384 dimensions, the agent's embeddings have 8"),
+        "{}",
+        failed.body
+    );
+    let ids = MappedIds::of(harness.agent.id, &message);
+    let memory = harness.store.get_memory(ids.memory).await.unwrap().unwrap();
+    assert!(memory.embedding.is_none());
+}
