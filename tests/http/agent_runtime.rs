@@ -360,3 +360,51 @@ async fn an_sse_post_streams_the_model_chunks_then_the_reply() {
     let chunk_id = &events.iter().find(|(name, _)| name == "chunk").unwrap().1["messageId"];
     assert_eq!(&done["responseId"], chunk_id);
 }
+
+#[actix_web::test]
+async fn a_declined_message_ends_sse_posts_and_jobs_at_once() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::text(
+        "<response><name>Eliza</name><reasoning>For Bob.</reasoning><action>IGNORE</action></response>",
+    ));
+    fake.push_chat(FakeReply::text(answer("IGNORE", "")));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let group = channel(&app, "GROUP", &user, &agent).await;
+    let posted = app
+        .post(
+            &format!("/api/messaging/channels/{group}/messages"),
+            json!({"author_id": user, "content": "Bob?", "message_server_id": DEFAULT_SERVER,
+                "source_type": "client_group_chat", "transport": "sse"}),
+        )
+        .await;
+    let body = posted.json.as_str().expect("an event stream").to_owned();
+    assert!(body.contains("event: done"), "{body}");
+    assert!(body.contains(r#""actions":["IGNORE"]"#), "{body}");
+
+    let created = app
+        .post(
+            "/api/messaging/jobs",
+            json!({"userId": user, "agentId": agent, "content": "never mind"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let job = created.json["jobId"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let reply = app.get(&format!("/api/messaging/jobs/{job}")).await;
+        if reply.json["status"] == "failed" {
+            assert!(
+                reply.json["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("chose not to reply"),
+                "{}",
+                reply.json
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the job did not fail when the agent declined");
+}
