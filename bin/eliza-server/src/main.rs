@@ -1,13 +1,15 @@
 //! eliza-server: flags and environment, tracing, store, HTTP server, graceful shutdown.
 
 mod config;
+mod default_character;
 #[cfg(feature = "echo-agents")]
 mod echo;
 mod limits;
+mod models;
 
 use actix_web::HttpServer;
 use clap::Parser;
-use config::{Cli, http_config_from_env};
+use config::{Cli, Command, http_config_from_env};
 use eliza_domain::store::Store;
 use eliza_http::character_source::characters_from_path;
 use eliza_http::logs::LogBuffer;
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     // A missing .env is normal; a broken one is reported once tracing is up.
     let dotenv = dotenvy::dotenv();
     let cli = Cli::parse();
+    models::set_inference_threads(cli.local_threads);
     let logs = LogBuffer::default();
     init_tracing(&cli.log_level, &logs);
     if let Err(err) = dotenv
@@ -34,7 +37,13 @@ fn main() -> ExitCode {
     {
         tracing::warn!(%err, "could not read .env");
     }
-    match actix_web::rt::System::new().block_on(serve(cli, logs, started)) {
+    let outcome = match &cli.command {
+        Some(Command::Models(command)) => {
+            actix_web::rt::System::new().block_on(models::run(&cli, command))
+        }
+        None => actix_web::rt::System::new().block_on(serve(cli, logs, started)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("eliza-server: {message}");
@@ -70,7 +79,7 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
     let store = DieselStore::connect(&database_url, StoreOptions::default())
         .await
         .map_err(|err| format!("cannot open the database: {err}"))?;
-    let state = app_state(Arc::new(store), config, logs);
+    let state = app_state(Arc::new(store), config, logs, &cli);
     let agents = Arc::clone(&state.agents);
     agent_ops::ensure_default_server(state.store.as_ref())
         .await
@@ -119,17 +128,24 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
 
 /// The shared state with the agent runtime (or, in a binary built with `echo-agents` and run
 /// with `ELIZA_ECHO_AGENTS=1`, agents that answer with an echo).
-fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> AppState {
+fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer, cli: &Cli) -> AppState {
     #[cfg(feature = "echo-agents")]
     if echo::requested() {
         return echo::app_state(store, config, logs);
     }
-    let runtime = RegistryConfig::new(Environment::from_process(), &config.secret_salt);
+    let env = Environment::from_process()
+        .with_default("ELIZA_MODELS_DIR", cli.models_dir().to_string_lossy());
+    let runtime = RegistryConfig::new(env, &config.secret_salt);
     AppState::with_runtime(store, config, logs, runtime)
 }
 
-/// `--character FILE…`: create or update each character, then start it.
+/// `--character FILE…`: create or update each character, then start it. Without any, on a
+/// database with no agents yet, the default character starts, so a first run has an agent to
+/// talk to.
 async fn start_characters(state: &AppState, cli: &Cli) -> Result<(), String> {
+    if cli.characters.is_empty() && cli.default_agent {
+        return start_default_character(state).await;
+    }
     for path in &cli.characters {
         let characters = characters_from_path(&path.to_string_lossy())
             .await
@@ -142,6 +158,22 @@ async fn start_characters(state: &AppState, cli: &Cli) -> Result<(), String> {
             tracing::info!(agent = %name, id = %agent.id, "agent started from --character");
         }
     }
+    Ok(())
+}
+
+async fn start_default_character(state: &AppState) -> Result<(), String> {
+    let agents = state
+        .store
+        .list_agents()
+        .await
+        .map_err(|err| format!("cannot list the agents: {err}"))?;
+    if !agents.is_empty() {
+        return Ok(());
+    }
+    let agent = agent_ops::upsert_and_start(state, default_character::eliza())
+        .await
+        .map_err(|err| format!("cannot start the default character: {}", err.message))?;
+    tracing::info!(id = %agent.id, "no agents yet: started the default character Eliza");
     Ok(())
 }
 

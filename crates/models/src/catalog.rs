@@ -7,11 +7,16 @@
 //!    (`@elizaos/plugin-sql`, bootstrap, platform plugins) are not model plugins and are ignored
 //!    here. A listed plugin that is not configured (plugin-openai without `OPENAI_API_KEY`) is a
 //!    configuration error: the character asked for it.
+//!    `@elizaos/plugin-local-ai` (or `local-ai`, `local`) names the built-in local models.
 //! 2. **When the list names no model plugin, the settings decide**, as 1.7.2's
 //!    `buildCharacterPlugins` does: anthropic when `ANTHROPIC_API_KEY` is set, then openai when
-//!    `OPENAI_API_KEY` is set, and ollama when neither is.
-//!    One difference: anthropic alone is followed by ollama, because Anthropic has no
-//!    embeddings and 1.7.2 would then have none at all (memories stored without vectors).
+//!    `OPENAI_API_KEY` is set. When neither is set, ollama if `OLLAMA_API_ENDPOINT` (or
+//!    `OLLAMA_API_URL`) says where it runs, else the built-in local models, so an agent answers
+//!    offline with no configuration at all (1.7.2 falls back to an ollama that is usually not
+//!    there).
+//!    One difference: anthropic alone is followed by the embedding provider of the no-key case
+//!    (ollama or local), because Anthropic has no embeddings and 1.7.2 would then have none at
+//!    all (memories stored without vectors).
 //!
 //! Settings are read through the agent's lookup (character settings, secrets, environment), and
 //! blank values count as unset, like 1.7.2's `?.trim()` checks.
@@ -36,10 +41,16 @@ pub enum ModelPlugin {
     OpenAi,
     Anthropic,
     Ollama,
+    /// The built-in offline models (feature `local`).
+    #[cfg(feature = "local")]
+    Local,
 }
 
 impl ModelPlugin {
-    pub const ALL: [ModelPlugin; 3] = [Self::OpenAi, Self::Anthropic, Self::Ollama];
+    #[cfg(not(feature = "local"))]
+    pub const ALL: &[ModelPlugin] = &[Self::OpenAi, Self::Anthropic, Self::Ollama];
+    #[cfg(feature = "local")]
+    pub const ALL: &[ModelPlugin] = &[Self::OpenAi, Self::Anthropic, Self::Ollama, Self::Local];
 
     /// The npm package name, as characters list it.
     pub const fn package_name(self) -> &'static str {
@@ -47,6 +58,8 @@ impl ModelPlugin {
             Self::OpenAi => "@elizaos/plugin-openai",
             Self::Anthropic => "@elizaos/plugin-anthropic",
             Self::Ollama => "@elizaos/plugin-ollama",
+            #[cfg(feature = "local")]
+            Self::Local => "@elizaos/plugin-local-ai",
         }
     }
 
@@ -56,6 +69,8 @@ impl ModelPlugin {
             Self::OpenAi => crate::openai::PROVIDER_NAME,
             Self::Anthropic => crate::anthropic::PROVIDER_NAME,
             Self::Ollama => crate::ollama::PROVIDER_NAME,
+            #[cfg(feature = "local")]
+            Self::Local => crate::local::PROVIDER_NAME,
         }
     }
 
@@ -63,10 +78,18 @@ impl ModelPlugin {
     /// surrounding blanks ignored.
     pub fn from_plugin_name(name: &str) -> Option<Self> {
         let name = name.trim();
-        Self::ALL.into_iter().find(|plugin| {
+        Self::ALL.iter().copied().find(|plugin| {
             name.eq_ignore_ascii_case(plugin.package_name())
                 || name.eq_ignore_ascii_case(plugin.short_name())
+                || plugin.is_local() && name.eq_ignore_ascii_case("local-ai")
         })
+    }
+
+    fn is_local(self) -> bool {
+        #[cfg(feature = "local")]
+        return self == Self::Local;
+        #[cfg(not(feature = "local"))]
+        false
     }
 
     /// Builds the plugin's provider from the settings.
@@ -78,6 +101,8 @@ impl ModelPlugin {
             Self::OpenAi => Arc::new(OpenAiProvider::from_settings(lookup)?),
             Self::Anthropic => Arc::new(AnthropicProvider::from_settings(lookup)?),
             Self::Ollama => Arc::new(OllamaProvider::from_settings(lookup)?),
+            #[cfg(feature = "local")]
+            Self::Local => Arc::new(crate::local::LocalProvider::from_settings(lookup)?),
         })
     }
 }
@@ -109,12 +134,29 @@ where
     F: Fn(&str) -> Option<String> + ?Sized,
 {
     let is_set = |key| read_setting(lookup, key).is_some();
+    let keyless = keyless_plugin(lookup);
     match (is_set("ANTHROPIC_API_KEY"), is_set("OPENAI_API_KEY")) {
         (true, true) => vec![ModelPlugin::Anthropic, ModelPlugin::OpenAi],
-        (true, false) => vec![ModelPlugin::Anthropic, ModelPlugin::Ollama],
+        (true, false) => vec![ModelPlugin::Anthropic, keyless],
         (false, true) => vec![ModelPlugin::OpenAi],
-        (false, false) => vec![ModelPlugin::Ollama],
+        (false, false) => vec![keyless],
     }
+}
+
+/// The provider that needs no key: ollama where the settings say it runs, else the local models.
+fn keyless_plugin<F>(lookup: &F) -> ModelPlugin
+where
+    F: Fn(&str) -> Option<String> + ?Sized,
+{
+    let ollama_configured = ["OLLAMA_API_ENDPOINT", "OLLAMA_API_URL"]
+        .iter()
+        .any(|key| read_setting(lookup, key).is_some());
+    #[cfg(feature = "local")]
+    if !ollama_configured {
+        return ModelPlugin::Local;
+    }
+    let _ = ollama_configured;
+    ModelPlugin::Ollama
 }
 
 /// The providers of an agent whose character lists `plugins`, configured through `lookup`, in
@@ -141,7 +183,7 @@ pub fn first_supporting(
     providers.iter().find(|p| p.supports(model_type))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "local"))]
 mod tests {
     use super::*;
 
@@ -157,6 +199,7 @@ mod tests {
     const NOTHING: &[(&str, &str)] = &[];
     const OPENAI_KEY: (&str, &str) = ("OPENAI_API_KEY", "sk-test");
     const ANTHROPIC_KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-test");
+    const OLLAMA_ENDPOINT: (&str, &str) = ("OLLAMA_API_ENDPOINT", "http://127.0.0.1:11434");
 
     fn names(providers: &[Arc<dyn ModelProvider>]) -> Vec<&str> {
         providers.iter().map(|p| p.name()).collect()
@@ -176,6 +219,12 @@ mod tests {
             ModelPlugin::from_plugin_name("@ELIZAOS/PLUGIN-OLLAMA"),
             Some(ModelPlugin::Ollama)
         );
+        for local in ["@elizaos/plugin-local-ai", "local-ai", "LOCAL"] {
+            assert_eq!(
+                ModelPlugin::from_plugin_name(local),
+                Some(ModelPlugin::Local)
+            );
+        }
         for other in [
             "@elizaos/plugin-sql",
             "@elizaos/plugin-bootstrap",
@@ -213,10 +262,15 @@ mod tests {
     #[test]
     fn without_model_plugins_the_settings_decide() {
         let from = |pairs| model_plugins_for(&["@elizaos/plugin-sql"], &settings(pairs));
-        assert_eq!(from(NOTHING), [ModelPlugin::Ollama]);
+        assert_eq!(from(NOTHING), [ModelPlugin::Local]);
+        assert_eq!(from(&[OLLAMA_ENDPOINT]), [ModelPlugin::Ollama]);
         assert_eq!(from(&[OPENAI_KEY]), [ModelPlugin::OpenAi]);
         assert_eq!(
             from(&[ANTHROPIC_KEY]),
+            [ModelPlugin::Anthropic, ModelPlugin::Local]
+        );
+        assert_eq!(
+            from(&[ANTHROPIC_KEY, OLLAMA_ENDPOINT]),
             [ModelPlugin::Anthropic, ModelPlugin::Ollama]
         );
         assert_eq!(
@@ -226,7 +280,7 @@ mod tests {
         // Blank keys are unset.
         assert_eq!(
             from(&[("OPENAI_API_KEY", " "), ("ANTHROPIC_API_KEY", "")]),
-            [ModelPlugin::Ollama]
+            [ModelPlugin::Local]
         );
         let none: [&str; 0] = [];
         assert_eq!(
@@ -237,7 +291,10 @@ mod tests {
 
     #[test]
     fn providers_are_built_in_order_and_serve_by_model_type() {
-        let providers = providers_for(&[] as &[String], &settings(&[ANTHROPIC_KEY]));
+        let providers = providers_for(
+            &[] as &[String],
+            &settings(&[ANTHROPIC_KEY, OLLAMA_ENDPOINT]),
+        );
         let providers = providers.unwrap_or_default();
         assert_eq!(names(&providers), ["anthropic", "ollama"]);
         let serving = |t| first_supporting(&providers, t).map(|p| p.name());

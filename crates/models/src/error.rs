@@ -48,6 +48,10 @@ pub enum ModelError {
     InvalidRequest(String),
 
     /// The provider has no handler for this model type.
+    /// The built-in local model could not load or run (missing or corrupt files, a tensor error).
+    #[error("the local model failed: {0}")]
+    Local(String),
+
     #[error("the {provider} provider does not support {model_type} models")]
     Unsupported {
         provider: String,
@@ -86,6 +90,7 @@ impl ModelError {
             Self::InvalidResponse { .. }
             | Self::Config(_)
             | Self::InvalidRequest(_)
+            | Self::Local(_)
             | Self::Unsupported { .. } => false,
         }
     }

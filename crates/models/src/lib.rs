@@ -23,6 +23,8 @@ pub mod catalog;
 pub mod error;
 mod http;
 mod lines;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod media;
 pub mod model_type;
 mod multipart;
@@ -48,6 +50,6 @@ pub use media::{
 pub use model_type::{ModelType, UnknownModelType};
 pub use ollama::{OllamaConfig, OllamaProvider};
 pub use openai::{OpenAiConfig, OpenAiProvider, OpenAiTextApi};
-pub use provider::ModelProvider;
+pub use provider::{ModelProvider, PromptProfile};
 pub use request::{EmbeddingRequest, TextRequest, TextResponse, TextStream, TokenUsage};
 pub use retry::RetryPolicy;

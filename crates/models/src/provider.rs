@@ -10,6 +10,17 @@ use crate::media::{
 use crate::model_type::ModelType;
 use crate::request::{EmbeddingRequest, TextRequest, TextResponse, TextStream};
 
+/// Which prompts suit a provider's text models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptProfile {
+    /// A large context read quickly: the full elizaOS templates.
+    #[default]
+    Full,
+    /// A small model that reads prompts slowly (on a CPU): short templates with the same XML
+    /// answer contract, within `context_tokens` for prompt and answer.
+    Compact { context_tokens: usize },
+}
+
 /// A source of model answers: a remote API (OpenAI-compatible, Ollama, Anthropic), a local model
 /// or a scripted fake. The runtime holds providers as `Arc<dyn ModelProvider>` and picks one per
 /// model type from the agent's plugins, as 1.7.2 picks a model handler.
@@ -46,6 +57,11 @@ pub trait ModelProvider: Send + Sync {
 
     /// Whether this provider serves `model_type`.
     fn supports(&self, model_type: ModelType) -> bool;
+
+    /// Which prompts suit this provider's text models; the runtime picks its templates by it.
+    fn prompt_profile(&self) -> PromptProfile {
+        PromptProfile::Full
+    }
 
     /// Generates the whole answer at once. `model_type` is a text generation type
     /// ([`ModelType::is_text_generation`]).

@@ -32,6 +32,9 @@ pub struct TextRequest {
     /// method called (`generate_text` or `stream_text`), not at this flag; it is kept so the
     /// request can be logged as 1.7.2 logs it.
     pub stream: bool,
+    /// Text the model's answer starts with (prefill), for providers that can continue a partial
+    /// answer (the local model). The answer returned includes it. Others ignore it.
+    pub assistant_prefix: Option<String>,
 }
 
 impl TextRequest {

@@ -7,6 +7,7 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::plugin::Plugins;
 use crate::prompt::PromptRenderer;
 use crate::settings::AgentSettings;
+use crate::templates::CompactPrompt;
 use crate::turn::Turn;
 use chrono::Utc;
 use eliza_bus::AgentOutbox;
@@ -16,7 +17,7 @@ use eliza_domain::world::{Entity, Participant, Room, World};
 use eliza_domain::{AgentId, Character, EntityId, LogId, RoomId, Store, WorldId};
 use eliza_models::{
     EmbeddingRequest, ImageDescription, ImageDescriptionRequest, ModelProvider, ModelType,
-    TextRequest,
+    PromptProfile, TextRequest,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -148,6 +149,25 @@ impl AgentRuntime {
             .find(|provider| provider.supports(model_type))
     }
 
+    /// The name of the provider serving each model type the agent can use (`TEXT_LARGE` →
+    /// `local`), for `/api/system/config`.
+    pub fn model_providers(&self) -> Vec<(ModelType, String)> {
+        ModelType::ALL
+            .iter()
+            .filter_map(|&model_type| {
+                self.model(model_type)
+                    .map(|provider| (model_type, provider.name().to_owned()))
+            })
+            .collect()
+    }
+
+    /// Which prompts suit the provider serving `model_type` (full templates when none does).
+    pub fn prompt_profile(&self, model_type: ModelType) -> PromptProfile {
+        self.model(model_type)
+            .map(|provider| provider.prompt_profile())
+            .unwrap_or_default()
+    }
+
     /// `useModel` for text: settings layered into the request, the character's system prompt
     /// and name added, the call logged as `useModel:<TYPE>`. With `on_chunk` the answer is
     /// streamed and each piece handed over as it arrives.
@@ -158,9 +178,32 @@ impl AgentRuntime {
         turn: Option<&Turn>,
         on_chunk: Option<&mut (dyn FnMut(&str) + Send)>,
     ) -> RuntimeResult<String> {
+        self.generate_framed(model_type, prompt, None, turn, on_chunk)
+            .await
+    }
+
+    /// [`generate_text`](Self::generate_text) with a compact prompt's system message and
+    /// answer frame (for providers that continue a partial answer, see [`AnswerFrame`]): the
+    /// text returned is the whole XML.
+    pub async fn generate_framed(
+        &self,
+        model_type: ModelType,
+        prompt: String,
+        compact: Option<CompactPrompt>,
+        turn: Option<&Turn>,
+        on_chunk: Option<&mut (dyn FnMut(&str) + Send)>,
+    ) -> RuntimeResult<String> {
         let character = self.character();
         let mut request = TextRequest::new(prompt);
         request.system = character.system.clone().filter(|s| !s.is_empty());
+        let frame = compact.map(|compact| {
+            request.system = Some(compact.system);
+            request.assistant_prefix = Some(compact.frame.prefix.to_owned());
+            request
+                .stop_sequences
+                .extend(compact.frame.stops.iter().map(|stop| (*stop).to_owned()));
+            compact.frame
+        });
         request.user = Some(character.name.clone());
         request.apply_settings(model_type, &self.settings().lookup());
         request.stream = on_chunk.is_some();
@@ -177,8 +220,13 @@ impl AgentRuntime {
                 None => Ok(provider.generate_text(model_type, sent).await?.text),
             }
         };
-        self.use_model(model_type, record, call, |text| json!(text))
-            .await
+        let text = self
+            .use_model(model_type, record, call, |text| json!(text))
+            .await?;
+        Ok(match frame {
+            Some(frame) => frame.close(&text),
+            None => text,
+        })
     }
 
     /// `useModel(TEXT_EMBEDDING)`, logged with the response as `"[array]"` as 1.7.2 does.

@@ -14,15 +14,15 @@ use crate::should_respond::{
 };
 use crate::state::{Content, ProviderResult, State};
 use crate::stream::ReplyStreamExtractor;
-use crate::templates::{TemplateName, template};
+use crate::templates::{CompactPrompt, TemplateName, template, template_for};
 use crate::turn::Turn;
 use crate::xml::parse_key_value_xml;
 use chrono::Utc;
 use eliza_bus::{NewMessage, ReplyChunk};
 use eliza_domain::memory::{MESSAGES_TABLE, Memory};
 use eliza_domain::{EntityId, MemoryId, MessageId};
-use eliza_models::ModelType;
 use eliza_models::settings::parse_boolean_from_text;
+use eliza_models::{ModelType, PromptProfile};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -172,7 +172,12 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
     let respond = match decision {
         RespondDecision::Respond(_) => true,
         RespondDecision::Ignore(_) => false,
-        RespondDecision::AskModel => ask_should_respond(runtime, turn, &state).await?,
+        RespondDecision::AskModel => match runtime.prompt_profile(ModelType::TextSmall) {
+            PromptProfile::Full => ask_should_respond(runtime, turn, &state).await?,
+            // A small local model cannot tell whom a message is for (it ignores the answer
+            // format); the agent's name in the message decides instead, without a model call.
+            PromptProfile::Compact { .. } => names_agent(turn.text(), &character.name),
+        },
     };
     let did_respond = if respond {
         match respond_to(runtime, turn, &state).await? {
@@ -211,6 +216,48 @@ fn ignore_content() -> Content {
     content.insert("actions".into(), json!(["IGNORE"]));
     content.insert("simple".into(), json!(true));
     content
+}
+
+/// Whether `text` names the agent (as a word, in any case).
+fn names_agent(text: &str, agent_name: &str) -> bool {
+    let name = agent_name.trim().to_lowercase();
+    !name.is_empty()
+        && text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word == name)
+}
+
+/// Renders the template `name` for the provider serving `model_type` (its compact variant for
+/// small local models, with the compact system message and answer frame).
+fn render_template(
+    runtime: &AgentRuntime,
+    turn: &Turn,
+    state: &State,
+    name: TemplateName,
+    model_type: ModelType,
+) -> RuntimeResult<(String, Option<CompactPrompt>)> {
+    let character = runtime.character();
+    let chosen = template_for(
+        name,
+        &character.templates,
+        runtime.prompt_profile(model_type),
+    );
+    let values = state.to_value();
+    let mut rng = turn.rng(name.key().trim_end_matches("Template"));
+    let prompt = runtime
+        .renderer
+        .render_state(chosen.text, &values, &mut rng)?;
+    let compact = match chosen.compact {
+        Some(compact) => Some(CompactPrompt {
+            system: runtime
+                .renderer
+                .render_state(compact.system, &values, &mut rng)?,
+            frame: compact.frame,
+        }),
+        None => None,
+    };
+    Ok((prompt, compact))
 }
 
 /// TEXT_SMALL with the shouldRespond template; an unreadable answer means "do not respond".
@@ -267,11 +314,12 @@ async fn message_handler_answer(
     turn: &Turn,
     state: &State,
 ) -> RuntimeResult<HandlerReply> {
-    let character = runtime.character();
-    let prompt = runtime.renderer.render_state(
-        template(TemplateName::MessageHandler, &character.templates),
-        &state.to_value(),
-        &mut turn.rng("messageHandler"),
+    let (prompt, compact) = render_template(
+        runtime,
+        turn,
+        state,
+        TemplateName::MessageHandler,
+        ModelType::TextLarge,
     )?;
     let attempts = runtime.options.max_retries.max(1);
     for attempt in 1..=attempts {
@@ -287,9 +335,10 @@ async fn message_handler_answer(
         };
         let streaming = attempt == 1;
         let answer = runtime
-            .generate_text(
+            .generate_framed(
                 ModelType::TextLarge,
                 prompt.clone(),
+                compact.clone(),
                 Some(turn),
                 streaming.then_some(&mut on_chunk as &mut (dyn FnMut(&str) + Send)),
             )
@@ -680,4 +729,15 @@ async fn evaluate(runtime: &AgentRuntime, turn: &Turn, state: &State, did_respon
         }
     });
     join_all(runs).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_agent_is_named_as_a_word() {
+        assert!(super::names_agent("Hey eliza, tea?", "Eliza"));
+        assert!(super::names_agent("ELIZA!", "Eliza"));
+        assert!(!super::names_agent("elizabeth is here", "Eliza"));
+        assert!(!super::names_agent("hello", " "));
+    }
 }

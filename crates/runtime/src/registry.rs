@@ -105,6 +105,16 @@ impl AgentRegistry {
         })
     }
 
+    /// The running agents' runtimes, in start order.
+    pub fn runtimes(&self) -> Vec<Arc<AgentRuntime>> {
+        self.with_running(|running| {
+            running
+                .iter()
+                .map(|agent| Arc::clone(&agent.runtime))
+                .collect()
+        })
+    }
+
     fn with_running<T>(&self, f: impl FnOnce(&mut Vec<Running>) -> T) -> T {
         f(&mut self.running.lock().unwrap_or_else(PoisonError::into_inner))
     }

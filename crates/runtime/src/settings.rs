@@ -29,6 +29,17 @@ impl Environment {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.vars.get(key).map(String::as_str)
     }
+
+    /// This environment with `key` set to `value` unless it is already set (a default the
+    /// server derives, such as the model cache inside its data directory).
+    pub fn with_default(self, key: &str, value: impl Into<String>) -> Self {
+        if self.get(key).is_some_and(|v| !v.trim().is_empty()) {
+            return self;
+        }
+        let mut vars = (*self.vars).clone();
+        vars.insert(key.to_owned(), value.into());
+        Environment::new(vars)
+    }
 }
 
 /// Looks settings up for one character.

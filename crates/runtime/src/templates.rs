@@ -5,6 +5,7 @@
 //! same. A character may replace any of them through `character.templates`, keyed by the
 //! elizaOS names (`shouldRespondTemplate`, `messageHandlerTemplate`, …): see [`template`].
 
+use eliza_models::PromptProfile;
 use serde_json::{Map, Value};
 
 /// The templates the pipeline renders.
@@ -59,6 +60,88 @@ impl TemplateName {
             TemplateName::MultiStepSummary => MULTI_STEP_SUMMARY_TEMPLATE,
             TemplateName::ImageDescription => IMAGE_DESCRIPTION_TEMPLATE,
         }
+    }
+}
+
+/// The frame of an answer whose XML the runtime writes itself: the model continues `prefix`
+/// (the tags up to the one value it fills in) and stops at `stops`; `closing` then completes
+/// the XML. Small models copy placeholder text from a format description instead of filling
+/// it in, so compact templates describe no format and frame the answer instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerFrame {
+    pub prefix: &'static str,
+    pub stops: &'static [&'static str],
+    pub closing: &'static str,
+}
+
+impl AnswerFrame {
+    /// The XML answer: the model's continuation of the prefix, closed.
+    pub fn close(&self, continuation: &str) -> String {
+        format!("{}{}", continuation.trim_end(), self.closing)
+    }
+}
+
+/// A template for small local models: short, in plain words, with a framed answer. Small chat
+/// models answer the user's turn, so the context goes into the system message and the user's
+/// turn is the message to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactTemplate {
+    pub system: &'static str,
+    pub text: &'static str,
+    pub frame: AnswerFrame,
+}
+
+/// A rendered compact system message and the answer frame, for
+/// [`AgentRuntime::generate_framed`](crate::agent::AgentRuntime::generate_framed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactPrompt {
+    pub system: String,
+    pub frame: AnswerFrame,
+}
+
+/// The template a call renders: its text, and for compact providers the compact parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChosenTemplate<'a> {
+    pub text: &'a str,
+    pub compact: Option<CompactTemplate>,
+}
+
+/// The compact variant of a template: the message handler, rendered on every turn. (Small
+/// models get no shouldRespond check: see the pipeline.)
+pub fn compact_template(name: TemplateName) -> Option<CompactTemplate> {
+    match name {
+        TemplateName::MessageHandler => Some(CompactTemplate {
+            system: COMPACT_MESSAGE_HANDLER_SYSTEM,
+            text: COMPACT_MESSAGE_HANDLER_TEMPLATE,
+            frame: AnswerFrame {
+                prefix: "<response>\n<thought>Answering the last message in character.</thought>\n<actions>REPLY</actions>\n<text>",
+                stops: &["</text>", "</response>"],
+                closing: "</text>\n</response>",
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// The template to render for a provider with `profile`: the character's override first (as
+/// written, whatever the model), then the compact variant for compact providers, then the
+/// built-in text.
+pub fn template_for<'a>(
+    name: TemplateName,
+    overrides: &'a Map<String, Value>,
+    profile: PromptProfile,
+) -> ChosenTemplate<'a> {
+    let overridden =
+        matches!(overrides.get(name.key()), Some(Value::String(t)) if !t.trim().is_empty());
+    match (overridden, profile, compact_template(name)) {
+        (false, PromptProfile::Compact { .. }, Some(compact)) => ChosenTemplate {
+            text: compact.text,
+            compact: Some(compact),
+        },
+        _ => ChosenTemplate {
+            text: template(name, overrides),
+            compact: None,
+        },
     }
 }
 
@@ -312,6 +395,18 @@ Answer with this XML and nothing else:
 
 Begin directly with <response> and end with </response>. Do not add <think> blocks, a preamble or any text outside the XML."#;
 
+/// The message handler for small local models: who the agent is and the conversation so far
+/// in a few hundred tokens (the full template costs seconds of prompt reading on a CPU). The
+/// model writes only the text of a REPLY ([`AnswerFrame`]).
+pub const COMPACT_MESSAGE_HANDLER_SYSTEM: &str = r#"{{#if system}}{{system}}
+{{/if}}You are {{agentName}}. {{bioText}}
+{{#if dialogueHistory}}
+Conversation so far:
+{{dialogueHistory}}
+{{/if}}"#;
+
+pub const COMPACT_MESSAGE_HANDLER_TEMPLATE: &str = "{{lastMessageText}}";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +415,43 @@ mod tests {
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use serde_json::json;
+
+    #[test]
+    fn compact_providers_get_the_compact_variant_unless_the_character_overrides() {
+        let compact = PromptProfile::Compact {
+            context_tokens: 2048,
+        };
+        let none = Map::new();
+        let chosen = template_for(TemplateName::MessageHandler, &none, compact);
+        assert_eq!(chosen.text, COMPACT_MESSAGE_HANDLER_TEMPLATE);
+        assert!(chosen.compact.is_some());
+        let full = template_for(TemplateName::MessageHandler, &none, PromptProfile::Full);
+        assert_eq!(full.text, MESSAGE_HANDLER_TEMPLATE);
+        assert_eq!(full.compact, None);
+        // Templates without a compact variant stay as they are.
+        let reflection = template_for(TemplateName::Reflection, &none, compact);
+        assert_eq!(reflection.text, REFLECTION_TEMPLATE);
+        let mut overrides = Map::new();
+        overrides.insert(
+            "messageHandlerTemplate".into(),
+            Value::from("Mine: {{agentName}}"),
+        );
+        let overridden = template_for(TemplateName::MessageHandler, &overrides, compact);
+        assert_eq!(overridden.text, "Mine: {{agentName}}");
+        assert_eq!(overridden.compact, None);
+    }
+
+    #[test]
+    fn a_closed_frame_parses_as_its_template_contract() {
+        let handler = compact_template(TemplateName::MessageHandler).map(|c| c.frame);
+        let handler = handler.unwrap_or_else(|| panic!("a compact message handler"));
+        let answer = handler.close(&format!("{}Hello there! ", handler.prefix));
+        let parsed = crate::xml::parse_key_value_xml(&answer);
+        let parsed = parsed.unwrap_or_else(|| panic!("unparsable: {answer}"));
+        assert_eq!(parsed.str("text"), Some("Hello there!"));
+        assert!(!crate::reply::needs_retry(Some(&parsed)));
+        assert_eq!(compact_template(TemplateName::ShouldRespond), None);
+    }
 
     #[test]
     fn keys_round_trip() {

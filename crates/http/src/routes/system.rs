@@ -46,8 +46,28 @@ async fn version(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
+/// 1.7.2's `requiresAuth`, and (ours) which model provider serves each running agent:
+/// `modelProviders: [{agentId, name, models: {TEXT_LARGE: "local", …}}]`.
 async fn config(state: web::Data<AppState>) -> HttpResponse {
-    ok(json!({"requiresAuth": state.config.data_isolation}))
+    let providers: Vec<Value> = state
+        .runtimes
+        .as_ref()
+        .map(|registry| registry.runtimes())
+        .unwrap_or_default()
+        .iter()
+        .map(|runtime| {
+            let models: Map<String, Value> = runtime
+                .model_providers()
+                .into_iter()
+                .map(|(model_type, name)| (model_type.as_str().to_owned(), json!(name)))
+                .collect();
+            json!({"agentId": runtime.id, "name": runtime.character().name, "models": models})
+        })
+        .collect();
+    ok(json!({
+        "requiresAuth": state.config.data_isolation,
+        "modelProviders": providers,
+    }))
 }
 
 /// Seed 001's status: uptime, process memory and agent counts.

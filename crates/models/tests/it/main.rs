@@ -5,6 +5,10 @@
 
 mod anthropic;
 mod catalog;
+#[cfg(feature = "local")]
+mod local_files;
+#[cfg(feature = "local")]
+mod local_models;
 mod ollama;
 mod openai_chat;
 mod openai_embeddings;

@@ -97,6 +97,7 @@ pub fn describe(character: &Character, posts: bool, rng: &mut impl Rng) -> Provi
     ProviderResult::text(text)
         .with_value("agentName", name.as_str())
         .with_value("bio", about)
+        .with_value("bioText", bio.as_str())
         .with_value("system", system)
         .with_value("topic", topic)
         .with_value("topics", join_and(&other_topics))

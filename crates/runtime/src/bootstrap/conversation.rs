@@ -147,6 +147,28 @@ fn attachment_lines(memory: &Memory) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Messages in the short dialogue of compact prompts: small models read prompts slowly.
+const DIALOGUE_MESSAGES: usize = 8;
+/// Characters kept of each message there.
+const DIALOGUE_MESSAGE_CHARS: usize = 400;
+
+/// The last messages before the one being answered, as plain `Name: text` lines, oldest first,
+/// for compact prompts.
+fn plain_dialogue(dialogue: &[&Memory], name_of: &dyn Fn(&Memory) -> String) -> String {
+    let start = dialogue.len().saturating_sub(DIALOGUE_MESSAGES);
+    dialogue[start..]
+        .iter()
+        .map(|memory| {
+            let text: String = text_of(memory)
+                .chars()
+                .take(DIALOGUE_MESSAGE_CHARS)
+                .collect();
+            format!("{}: {}", name_of(memory), text.trim())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub struct RecentMessagesProvider;
 
 #[async_trait]
@@ -189,6 +211,12 @@ impl Provider for RecentMessagesProvider {
             .map(|memory| format!("- {}", text_of(memory)))
             .collect();
         let recent_messages = add_header("# Conversation Messages", &lines.join("\n"));
+        let history: Vec<&Memory> = dialogue
+            .iter()
+            .copied()
+            .filter(|memory| memory.id != turn.message.id)
+            .collect();
+        let history = plain_dialogue(&history, &name_of);
         let recent_actions = add_header("# Recent Action Executions", &action_lines.join("\n"));
         let received = format!("{}: {}", turn.sender_name, turn.text());
         let focus = format!(
@@ -209,6 +237,9 @@ impl Provider for RecentMessagesProvider {
             .with_value("recentMessages", recent_messages.trim_end())
             .with_value("recentActionResults", recent_actions.trim_end())
             .with_value("recentMessage", received)
+            .with_value("dialogueHistory", history)
+            .with_value("lastMessageText", turn.text())
+            .with_value("senderName", turn.sender_name.as_str())
             .with_value("recentPosts", ""))
     }
 }

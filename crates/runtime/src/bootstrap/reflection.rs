@@ -19,7 +19,7 @@ use eliza_domain::memory::{Memory, MemoryQuery};
 use eliza_domain::task::CacheEntry;
 use eliza_domain::world::Relationship;
 use eliza_domain::{EntityId, MemoryId, RelationshipId};
-use eliza_models::ModelType;
+use eliza_models::{ModelType, PromptProfile};
 use serde_json::{Map, Value, json};
 
 /// Messages that must arrive before the next reflection (`ceil(32 / 4)`).
@@ -43,6 +43,11 @@ impl Evaluator for ReflectionEvaluator {
     }
 
     async fn validate(&self, runtime: &AgentRuntime, turn: &Turn) -> bool {
+        // A small local model's "facts" would be noise in memory, and each reflection costs
+        // seconds of CPU after every few messages.
+        if runtime.prompt_profile(ModelType::TextLarge) != PromptProfile::Full {
+            return false;
+        }
         let last = last_processed(runtime, turn).await;
         let Ok(recent) = recent_memories(runtime, turn.room.id, CONVERSATION_LENGTH).await else {
             return false;
