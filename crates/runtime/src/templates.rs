@@ -115,7 +115,15 @@ pub fn compact_template(name: TemplateName) -> Option<CompactTemplate> {
             text: COMPACT_MESSAGE_HANDLER_TEMPLATE,
             frame: AnswerFrame {
                 prefix: "<response>\n<thought>Answering the last message in character.</thought>\n<actions>REPLY</actions>\n<text>",
-                stops: &["</text>", "</response>"],
+                // The answer ends where the model closes the text or starts more XML.
+                stops: &[
+                    "</text>",
+                    "</response>",
+                    "<response>",
+                    "<text>",
+                    "<thought>",
+                    "<actions>",
+                ],
                 closing: "</text>\n</response>",
             },
         }),

@@ -41,6 +41,24 @@ impl Provider for CharacterProvider {
     }
 }
 
+/// Characters of bio in compact prompts: a small model's context and prompt speed are scarce.
+const SHORT_BIO_CHARS: usize = 600;
+
+/// The (shuffled) bio lines that fit in [`SHORT_BIO_CHARS`], at least the first one.
+fn short_bio(lines: &[String]) -> String {
+    let mut bio = String::new();
+    for line in lines {
+        if !bio.is_empty() && bio.len() + line.len() + 1 > SHORT_BIO_CHARS {
+            break;
+        }
+        if !bio.is_empty() {
+            bio.push(' ');
+        }
+        bio.push_str(line);
+    }
+    bio.chars().take(SHORT_BIO_CHARS).collect()
+}
+
 /// The provider's result for `character`; `posts` picks post directions and examples (feeds
 /// and threads) over chat ones.
 pub fn describe(character: &Character, posts: bool, rng: &mut impl Rng) -> ProviderResult {
@@ -97,7 +115,7 @@ pub fn describe(character: &Character, posts: bool, rng: &mut impl Rng) -> Provi
     ProviderResult::text(text)
         .with_value("agentName", name.as_str())
         .with_value("bio", about)
-        .with_value("bioText", bio.as_str())
+        .with_value("bioText", short_bio(&bio_lines))
         .with_value("system", system)
         .with_value("topic", topic)
         .with_value("topics", join_and(&other_topics))
@@ -203,6 +221,23 @@ fn post_examples(character: &Character, rng: &mut impl Rng) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_short_bio_keeps_whole_lines_within_its_budget() {
+        let lines: Vec<String> = ["First line.", "Second line."]
+            .iter()
+            .map(|l| (*l).to_owned())
+            .chain(std::iter::repeat_n("x".repeat(300), 3))
+            .collect();
+        let short = super::short_bio(&lines);
+        assert!(short.starts_with("First line. Second line. xxx"));
+        assert!(short.len() <= super::SHORT_BIO_CHARS);
+        assert_eq!(
+            super::short_bio(&["y".repeat(900)]).len(),
+            super::SHORT_BIO_CHARS
+        );
+        assert_eq!(super::short_bio(&[]), "");
+    }
+
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
