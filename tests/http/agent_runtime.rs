@@ -26,20 +26,11 @@ fn answer(actions: &str, text: &str) -> String {
 }
 
 async fn started_agent(app: &TestApp) -> String {
-    let created = app
-        .post(
-            "/api/agents",
-            json!({"characterJson": {"name": "Eliza", "bio": ["Likes tea."], "system": "You are Eliza.",
-                "plugins": ["@elizaos/plugin-openai"]}}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
-    let id = data(&created)["id"].as_str().unwrap().to_owned();
-    let started = app
-        .post(&format!("/api/agents/{id}/start"), json!({}))
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.json);
-    id
+    app.started_agent(
+        json!({"name": "Eliza", "bio": ["Likes tea."], "system": "You are Eliza.",
+        "plugins": ["@elizaos/plugin-openai"]}),
+    )
+    .await
 }
 
 pub(crate) async fn channel(app: &TestApp, kind: &str, user: &str, agent: &str) -> String {

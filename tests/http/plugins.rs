@@ -138,19 +138,8 @@ async fn plugin_app() -> TestApp {
 
 /// Creates and starts an agent over HTTP; returns its id.
 async fn started_agent(app: &TestApp, name: &str, plugins: &[&str]) -> String {
-    let created = app
-        .post(
-            "/api/agents",
-            json!({"characterJson": {"name": name, "bio": ["Test."], "plugins": plugins}}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
-    let id = data(&created)["id"].as_str().unwrap().to_owned();
-    let started = app
-        .post(&format!("/api/agents/{id}/start"), json!({}))
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.json);
-    id
+    app.started_agent(json!({"name": name, "bio": ["Test."], "plugins": plugins}))
+        .await
 }
 
 fn plugin_url(agent: &str, path: &str) -> String {

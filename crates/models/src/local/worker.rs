@@ -47,9 +47,8 @@ struct EmbedJob {
 /// The async face of a [`TextGenerator`].
 #[derive(Clone)]
 pub struct TextModelHandle {
-    jobs: mpsc::Sender<TextJob>,
-    model_id: Arc<str>,
-    context_length: usize,
+    /// Its size is the context length.
+    thread: ModelThread<TextJob>,
 }
 
 impl TextModelHandle {
@@ -60,31 +59,17 @@ impl TextModelHandle {
         G: TextGenerator + 'static,
         L: FnOnce() -> Result<G, ModelError> + Send + 'static,
     {
-        let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        let (loaded, ready) = oneshot::channel();
-        spawn_thread(name, move || match load() {
-            Ok(model) => {
-                let _ = loaded.send(Ok((model.model_id().to_owned(), model.context_length())));
-                serve_text(&model, queue);
-            }
-            Err(err) => {
-                let _ = loaded.send(Err(err));
-            }
-        })?;
-        let (model_id, context_length) = ready.await.map_err(|_| thread_gone())??;
-        Ok(Self {
-            jobs,
-            model_id: model_id.into(),
-            context_length,
-        })
+        let describe = |model: &G| (model.model_id().to_owned(), model.context_length());
+        let thread = spawn_model(name, load, describe, serve_text).await?;
+        Ok(Self { thread })
     }
 
     pub fn model_id(&self) -> &str {
-        &self.model_id
+        &self.thread.model_id
     }
 
     pub fn context_length(&self) -> usize {
-        self.context_length
+        self.thread.size
     }
 
     /// The whole answer.
@@ -119,7 +104,9 @@ impl TextModelHandle {
 
     pub async fn count_tokens(&self, text: String) -> Result<usize, ModelError> {
         let (reply, answer) = oneshot::channel();
-        self.send(TextJob::CountTokens { text, reply }).await?;
+        self.thread
+            .send(TextJob::CountTokens { text, reply })
+            .await?;
         answer.await.map_err(|_| thread_gone())?
     }
 
@@ -130,17 +117,14 @@ impl TextModelHandle {
     ) -> Result<mpsc::UnboundedReceiver<Result<StreamEvent, ModelError>>, ModelError> {
         params.validate()?;
         let (events, receiver) = mpsc::unbounded_channel();
-        self.send(TextJob::Generate {
-            messages,
-            params,
-            events,
-        })
-        .await?;
+        self.thread
+            .send(TextJob::Generate {
+                messages,
+                params,
+                events,
+            })
+            .await?;
         Ok(receiver)
-    }
-
-    async fn send(&self, job: TextJob) -> Result<(), ModelError> {
-        self.jobs.send(job).await.map_err(|_| thread_gone())
     }
 }
 
@@ -179,9 +163,8 @@ fn serve_text<G: TextGenerator>(model: &G, mut queue: mpsc::Receiver<TextJob>) {
 /// The async face of an [`Embedder`].
 #[derive(Clone)]
 pub struct EmbedderHandle {
-    jobs: mpsc::Sender<EmbedJob>,
-    model_id: Arc<str>,
-    dimensions: usize,
+    /// Its size is the number of dimensions.
+    thread: ModelThread<EmbedJob>,
 }
 
 impl EmbedderHandle {
@@ -191,44 +174,89 @@ impl EmbedderHandle {
         E: Embedder + 'static,
         L: FnOnce() -> Result<E, ModelError> + Send + 'static,
     {
-        let (jobs, mut queue) = mpsc::channel::<EmbedJob>(QUEUE_DEPTH);
-        let (loaded, ready) = oneshot::channel();
-        spawn_thread(name, move || match load() {
-            Ok(model) => {
-                let _ = loaded.send(Ok((model.model_id().to_owned(), model.dimensions())));
-                while let Some(job) = queue.blocking_recv() {
-                    let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
-                    let _ = job.reply.send(model.embed(&texts));
-                }
-            }
-            Err(err) => {
-                let _ = loaded.send(Err(err));
-            }
-        })?;
-        let (model_id, dimensions) = ready.await.map_err(|_| thread_gone())??;
-        Ok(Self {
-            jobs,
-            model_id: model_id.into(),
-            dimensions,
-        })
+        let describe = |model: &E| (model.model_id().to_owned(), model.dimensions());
+        let thread = spawn_model(name, load, describe, serve_embeddings).await?;
+        Ok(Self { thread })
     }
 
     pub fn model_id(&self) -> &str {
-        &self.model_id
+        &self.thread.model_id
     }
 
     pub fn dimensions(&self) -> usize {
-        self.dimensions
+        self.thread.size
     }
 
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(EmbedJob { texts, reply })
-            .await
-            .map_err(|_| thread_gone())?;
+        self.thread.send(EmbedJob { texts, reply }).await?;
         answer.await.map_err(|_| thread_gone())?
     }
+}
+
+fn serve_embeddings<E: Embedder>(model: &E, mut queue: mpsc::Receiver<EmbedJob>) {
+    while let Some(job) = queue.blocking_recv() {
+        let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
+        let _ = job.reply.send(model.embed(&texts));
+    }
+}
+
+/// What a handle holds: the queue of its model's thread, the model's id and its size (a
+/// context length, a number of dimensions).
+struct ModelThread<J> {
+    jobs: mpsc::Sender<J>,
+    model_id: Arc<str>,
+    size: usize,
+}
+
+// Not derived: that would require `J: Clone`, and jobs hold reply channels.
+impl<J> Clone for ModelThread<J> {
+    fn clone(&self) -> Self {
+        Self {
+            jobs: self.jobs.clone(),
+            model_id: self.model_id.clone(),
+            size: self.size,
+        }
+    }
+}
+
+impl<J> ModelThread<J> {
+    async fn send(&self, job: J) -> Result<(), ModelError> {
+        self.jobs.send(job).await.map_err(|_| thread_gone())
+    }
+}
+
+/// Loads a model with `load` on a new thread named after `name`, then serves its queue there
+/// with `serve` until every handle is dropped. Resolves once the model is loaded, with the load
+/// error if it failed; `describe` gives the model's id and size.
+async fn spawn_model<M, J, L>(
+    name: &str,
+    load: L,
+    describe: fn(&M) -> (String, usize),
+    serve: fn(&M, mpsc::Receiver<J>),
+) -> Result<ModelThread<J>, ModelError>
+where
+    M: 'static,
+    J: Send + 'static,
+    L: FnOnce() -> Result<M, ModelError> + Send + 'static,
+{
+    let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
+    let (loaded, ready) = oneshot::channel();
+    spawn_thread(name, move || match load() {
+        Ok(model) => {
+            let _ = loaded.send(Ok(describe(&model)));
+            serve(&model, queue);
+        }
+        Err(err) => {
+            let _ = loaded.send(Err(err));
+        }
+    })?;
+    let (model_id, size) = ready.await.map_err(|_| thread_gone())??;
+    Ok(ModelThread {
+        jobs,
+        model_id: model_id.into(),
+        size,
+    })
 }
 
 fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), ModelError> {

