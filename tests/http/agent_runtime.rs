@@ -3,7 +3,7 @@
 
 use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
 use crate::support::TestApp;
-use crate::ws_client::{connected, emit, event_named, join, send, serve};
+use crate::ws_client::{connected, emit, event_named, join, next_event_within, send, serve};
 use actix_web::http::StatusCode;
 use eliza_models::testing::{FakeOpenAi, FakeReply};
 use serde_json::{Value, json};
@@ -193,10 +193,34 @@ async fn a_socket_dm_streams_chunks_then_broadcasts_the_reply_and_completes() {
     let agent = started_agent(&app).await;
     let user = user_id();
     let channel = channel(&app, "DM", &user, &agent).await;
-    let mut server = serve(&app);
-    let mut conn = connected(&mut server, &user).await;
-    join(&mut conn, &channel, &user).await;
-    let payload = json!({"senderId": user, "senderName": "Ada", "message": "hi", "channelId": channel,
+    let streamed = socket_dm(&app, &user, &channel, &agent, "hi").await;
+    assert_eq!(streamed.text, "Hello there!");
+    assert_eq!(streamed.reply["text"], "Hello there!");
+    assert!(streamed.chunks >= 2, "streamed in pieces");
+}
+
+/// What a client saw of one socket DM turn.
+pub(crate) struct StreamedTurn {
+    /// The `messageStreamChunk`s joined.
+    pub text: String,
+    pub chunks: usize,
+    /// The agent's `messageBroadcast`.
+    pub reply: Value,
+}
+
+/// Sends `message` to a DM over Socket.IO as the web UI does, and collects the stream chunks
+/// and the reply broadcast; checks they share one id and that `messageComplete` follows.
+pub(crate) async fn socket_dm(
+    app: &TestApp,
+    user: &str,
+    channel: &str,
+    agent: &str,
+    message: &str,
+) -> StreamedTurn {
+    let mut server = serve(app);
+    let mut conn = connected(&mut server, user).await;
+    join(&mut conn, channel, user).await;
+    let payload = json!({"senderId": user, "senderName": "Ada", "message": message, "channelId": channel,
         "roomId": channel, "messageServerId": DEFAULT_SERVER, "messageId": "tmp-1",
         "source": "client_chat", "attachments": [],
         "metadata": {"channelType": "DM", "isDm": true, "targetUserId": agent}});
@@ -206,24 +230,36 @@ async fn a_socket_dm_streams_chunks_then_broadcasts_the_reply_and_completes() {
     )
     .await;
 
-    let first = event_named(&mut conn, "messageStreamChunk").await;
+    // Up to a minute between events: a local model on a busy machine is slow to start.
+    let wait = Duration::from_secs(60);
+    let first = loop {
+        let (name, body) = next_event_within(&mut conn, wait).await;
+        if name == "messageStreamChunk" {
+            break body;
+        }
+    };
     let mut text = first["chunk"].as_str().unwrap().to_owned();
+    let mut chunks = 1;
     let reply = loop {
-        let (name, body) = crate::ws_client::next_event(&mut conn).await;
+        let (name, body) = next_event_within(&mut conn, wait).await;
         match name.as_str() {
             "messageStreamChunk" => {
                 assert_eq!(body["messageId"], first["messageId"]);
                 text.push_str(body["chunk"].as_str().unwrap());
+                chunks += 1;
             }
             "messageBroadcast" if body["senderId"] == agent => break body,
             _ => {}
         }
     };
-    assert_eq!(text, "Hello there!");
-    assert_eq!(reply["text"], "Hello there!");
     assert_eq!(reply["id"], first["messageId"]);
     let complete = event_named(&mut conn, "messageComplete").await;
     assert_eq!(complete["channelId"], channel);
+    StreamedTurn {
+        text,
+        chunks,
+        reply,
+    }
 }
 
 #[actix_web::test]

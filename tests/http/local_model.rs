@@ -2,7 +2,7 @@
 //! test model cache): with no provider configured an agent answers offline, through the compact
 //! prompts, and says which provider serves it.
 
-use crate::agent_runtime::{channel, eventually};
+use crate::agent_runtime::{channel, eventually, socket_dm};
 use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
 use crate::support::{Reply, TestApp, test_models_dir};
 use actix_web::http::StatusCode;
@@ -180,4 +180,24 @@ async fn in_a_group_the_local_agent_answers_only_when_named() {
         "{}",
         small.json
     );
+}
+
+#[actix_web::test]
+async fn a_socket_dm_streams_the_local_reply_as_it_is_written() {
+    ensure_models().await;
+    let app = TestApp::with_runtime(&[]).await;
+    let agent = local_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let streamed = socket_dm(&app, &user, &channel, &agent, "Tell me about your day.").await;
+    let reply = streamed.reply["text"].as_str().unwrap();
+    assert!(!reply.trim().is_empty());
+    assert!(
+        streamed.chunks > 3,
+        "token by token: {} chunks",
+        streamed.chunks
+    );
+    // The frame's opening is not part of the text the client sees.
+    assert!(!streamed.text.contains('<'), "{:?}", streamed.text);
+    assert_eq!(streamed.text.trim(), reply.trim());
 }

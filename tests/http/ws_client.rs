@@ -36,8 +36,13 @@ pub fn serve(app_state: &TestApp) -> actix_test::TestServer {
 
 /// The next text frame that is not an Engine.IO ping (pings are answered).
 pub async fn next_text(conn: &mut impl Conn) -> String {
+    next_text_within(conn, FRAME_TIMEOUT).await
+}
+
+/// [`next_text`], waiting up to `limit` for each frame (a real model takes its time).
+pub async fn next_text_within(conn: &mut impl Conn, limit: Duration) -> String {
     loop {
-        let frame = tokio::time::timeout(FRAME_TIMEOUT, conn.next())
+        let frame = tokio::time::timeout(limit, conn.next())
             .await
             .expect("a frame in time");
         match frame.expect("open").expect("frame") {
@@ -63,7 +68,12 @@ pub async fn send(conn: &mut impl Conn, text: &str) {
 
 /// The next Socket.IO event as `(name, payload)`.
 pub async fn next_event(conn: &mut impl Conn) -> (String, Value) {
-    let text = next_text(conn).await;
+    next_event_within(conn, FRAME_TIMEOUT).await
+}
+
+/// [`next_event`], waiting up to `limit`.
+pub async fn next_event_within(conn: &mut impl Conn, limit: Duration) -> (String, Value) {
+    let text = next_text_within(conn, limit).await;
     parse_event(&text).unwrap_or_else(|| panic!("not an event: {text}"))
 }
 

@@ -216,7 +216,14 @@ impl AgentRuntime {
         let sent = request.clone();
         let call = |provider: Arc<dyn ModelProvider>| async move {
             match on_chunk {
-                Some(on_chunk) => stream_into(&*provider, model_type, sent, on_chunk).await,
+                Some(on_chunk) => {
+                    let text = stream_into(&*provider, model_type, sent, on_chunk).await?;
+                    // The closing tags are part of the answer: stream readers see them too.
+                    if let Some(frame) = frame {
+                        on_chunk(frame.closing);
+                    }
+                    Ok(text)
+                }
                 None => Ok(provider.generate_text(model_type, sent).await?.text),
             }
         };

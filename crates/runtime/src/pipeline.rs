@@ -388,7 +388,7 @@ pub async fn deliver(
     let memory = Memory {
         id: MemoryId(id),
         table: MESSAGES_TABLE.to_owned(),
-        created_at: Utc::now(),
+        created_at: crate::turn::now_millis(),
         content: Value::Object(content.clone()),
         entity_id: Some(EntityId(runtime.id.0)),
         agent_id: runtime.id,
@@ -655,7 +655,7 @@ async fn store_action_result(
     let memory = Memory {
         id: MemoryId(action_id),
         table: MESSAGES_TABLE.to_owned(),
-        created_at: Utc::now(),
+        created_at: crate::turn::now_millis(),
         content: json!({
             "text": text, "source": "action", "type": "action_result",
             "actionName": action_name, "actionStatus": status,

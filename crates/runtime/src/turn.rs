@@ -164,6 +164,14 @@ fn attachments_of(message: &BusMessage) -> Vec<Value> {
         .collect()
 }
 
+/// The time now at millisecond precision, as incoming messages carry it (epoch ms): memories
+/// of the same room then sort in the order they happened, where a reply stamped with
+/// microseconds could sort after a user message of the same millisecond.
+pub fn now_millis() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
 fn millis_to_time(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis)
         .filter(|_| millis > 0)
@@ -228,6 +236,11 @@ impl Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_times_have_millisecond_precision() {
+        assert_eq!(now_millis().timestamp_subsec_nanos() % 1_000_000, 0);
+    }
     use eliza_domain::ChannelId;
 
     #[test]

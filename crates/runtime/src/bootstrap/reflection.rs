@@ -178,7 +178,7 @@ async fn store_facts(
         let memory = Memory {
             id: MemoryId::new_random(),
             table: FACTS_TABLE.to_owned(),
-            created_at: Utc::now(),
+            created_at: crate::turn::now_millis(),
             content: json!({"text": claim, "type": fact.get("type").cloned().unwrap_or(json!("fact"))}),
             entity_id: Some(EntityId(runtime.id.0)),
             agent_id: runtime.id,
