@@ -64,13 +64,20 @@ impl Recorder {
 
     /// Waits until `count` turns completed.
     pub async fn completions(&self, count: usize) -> Vec<Sent> {
-        let done = || {
-            self.sent()
-                .iter()
-                .filter(|s| matches!(s, Sent::Complete(..)))
-                .count()
-                >= count
-        };
+        self.wait_for(count, "turns completed", |s| {
+            matches!(s, Sent::Complete(..))
+        })
+        .await
+    }
+
+    /// Waits until `count` reply chunks were streamed.
+    pub async fn chunks(&self, count: usize) -> Vec<Sent> {
+        self.wait_for(count, "chunks streamed", |s| matches!(s, Sent::Chunk(..)))
+            .await
+    }
+
+    async fn wait_for(&self, count: usize, what: &str, counted: fn(&Sent) -> bool) -> Vec<Sent> {
+        let done = || self.sent().iter().filter(|s| counted(s)).count() >= count;
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 let changed = self.changed.notified();
@@ -81,7 +88,7 @@ impl Recorder {
             }
         })
         .await
-        .expect("the turn did not complete");
+        .unwrap_or_else(|_| panic!("fewer than {count} {what} within 10 s"));
         self.sent()
     }
 }

@@ -625,3 +625,37 @@ async fn an_embedding_of_the_wrong_length_is_refused_not_stored() {
     let memory = harness.store.get_memory(ids.memory).await.unwrap().unwrap();
     assert!(memory.embedding.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_message_stops_the_older_turn_while_its_model_is_still_writing() {
+    let harness = Harness::start().await;
+    harness.model.push(ScriptedReply::ChunksThenStall(vec![
+        "<response><thought>t</thought><actions>REPLY</actions><text>Let me th".into(),
+    ]));
+    harness
+        .model
+        .push_text(handler_answer("REPLY", "The answer to the second."));
+    let channel = ChannelId::new_random();
+    harness
+        .send(
+            &harness.message(channel, "first", "client_chat"),
+            ChannelType::Dm,
+        )
+        .await;
+    // The first turn's model is writing (and would never finish) when the second arrives.
+    harness.outbox.chunks(1).await;
+    harness
+        .send(
+            &harness.message(channel, "second", "client_chat"),
+            ChannelType::Dm,
+        )
+        .await;
+
+    harness.outbox.completions(2).await;
+    let replies = harness.outbox.replies();
+    assert_eq!(replies.len(), 1, "only the newer message is answered");
+    assert_eq!(replies[0].content, "The answer to the second.");
+    harness
+        .wait_for_log("run_event", |body| body["status"] == "replaced")
+        .await;
+}

@@ -8,7 +8,7 @@ use crate::plugin::Plugins;
 use crate::prompt::PromptRenderer;
 use crate::settings::AgentSettings;
 use crate::templates::CompactPrompt;
-use crate::turn::Turn;
+use crate::turn::{RoomClaim, Turn};
 use chrono::Utc;
 use eliza_bus::AgentOutbox;
 use eliza_domain::ids::create_unique_uuid;
@@ -68,7 +68,7 @@ pub struct AgentRuntime {
     /// Rooms and authors already set up in the store.
     pub(crate) connections: Connections,
     /// The newest response id per room: an older turn still running in the room is superseded.
-    latest_responses: Mutex<HashMap<RoomId, Uuid>>,
+    latest_responses: Mutex<HashMap<RoomId, (Uuid, tokio::sync::watch::Sender<bool>)>>,
 }
 
 /// What an [`AgentRuntime`] is built from.
@@ -394,21 +394,18 @@ impl AgentRuntime {
         Ok(())
     }
 
-    /// Marks `response` as the newest turn of the room.
-    pub(crate) fn claim_room(&self, room: RoomId, response: Uuid) {
-        self.latest_responses
+    /// Marks `response` as the newest turn of the room, superseding the room's older turn.
+    pub(crate) fn claim_room(&self, room: RoomId, response: Uuid) -> RoomClaim {
+        let (superseded, claim) = tokio::sync::watch::channel(false);
+        let older = self
+            .latest_responses
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(room, response);
-    }
-
-    /// Whether a newer message of the room has started since `response` claimed it.
-    pub(crate) fn superseded(&self, room: RoomId, response: Uuid) -> bool {
-        self.latest_responses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&room)
-            .is_some_and(|latest| *latest != response)
+            .insert(room, (response, superseded));
+        if let Some((_, older)) = older {
+            older.send_replace(true);
+        }
+        RoomClaim::new(claim)
     }
 
     /// Clears the room's claim if it is still `response`'s.
@@ -417,7 +414,10 @@ impl AgentRuntime {
             .latest_responses
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if latest.get(&room) == Some(&response) {
+        if latest
+            .get(&room)
+            .is_some_and(|(claimed, _)| *claimed == response)
+        {
             latest.remove(&room);
         }
     }

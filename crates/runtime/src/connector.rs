@@ -6,7 +6,7 @@ use crate::agent::AgentRuntime;
 use crate::error::RuntimeResult;
 use crate::pipeline::handle_turn;
 use crate::turn::{
-    MappedIds, Turn, incoming_memory, message_source, room_of, sender_name, short_name,
+    MappedIds, RoomClaim, Turn, incoming_memory, message_source, room_of, sender_name, short_name,
 };
 use chrono::Utc;
 use eliza_bus::{AgentWork, BusMessage, Delivery, Inbox};
@@ -114,6 +114,7 @@ async fn receive(
         response_id: Uuid::new_v4(),
         seed: runtime.options.seed.unwrap_or_else(rand::random),
         room_state: None,
+        claim: RoomClaim::unclaimed(),
     };
     handle_turn(runtime, turn).await;
     Ok(())

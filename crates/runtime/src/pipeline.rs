@@ -61,7 +61,7 @@ const FIRST_STATE: [&str; 5] = [
 pub async fn handle_turn(runtime: &AgentRuntime, mut turn: Turn) -> TurnOutcome {
     let started = Instant::now();
     let start_time = Utc::now().timestamp_millis();
-    runtime.claim_room(turn.room.id, turn.response_id);
+    turn.claim = runtime.claim_room(turn.room.id, turn.response_id);
     log_run(
         runtime,
         &turn,
@@ -186,7 +186,7 @@ async fn run(runtime: &AgentRuntime, turn: &mut Turn) -> RuntimeResult<TurnOutco
             None => return Ok(TurnOutcome::ended("replaced", false)),
         }
     } else {
-        if runtime.superseded(turn.room.id, turn.response_id)
+        if turn.claim.is_superseded()
             && !parse_boolean_from_text(runtime.setting("BOOTSTRAP_KEEP_RESP").as_deref())
         {
             return Ok(TurnOutcome::ended("replaced", false));
@@ -286,8 +286,13 @@ async fn respond_to(
     state: &State,
 ) -> RuntimeResult<Option<bool>> {
     let state = compose_state(runtime, turn, &["ACTIONS"], false, Some(state)).await;
-    let reply = message_handler_answer(runtime, turn, &state).await?;
-    if runtime.superseded(turn.room.id, turn.response_id) {
+    // A newer message stops the model at once (dropping the call cancels a local generation),
+    // so the answer the user now waits for is not queued behind this one.
+    let reply = tokio::select! {
+        reply = message_handler_answer(runtime, turn, &state) => reply?,
+        () = turn.claim.superseded() => return Ok(None),
+    };
+    if turn.claim.is_superseded() {
         return Ok(None);
     }
     let content = reply.to_content();

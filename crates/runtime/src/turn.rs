@@ -196,6 +196,36 @@ pub struct Turn {
     pub seed: u64,
     /// The agent's state in the room (FOLLOWED, MUTED) when the turn began.
     pub room_state: Option<RoomState>,
+    /// Tells the turn when a newer message of the room takes over.
+    pub claim: RoomClaim,
+}
+
+/// A turn's claim on its room: superseded once a newer message of the room starts its turn.
+/// It stays superseded after that newer turn ends, so an older turn never delivers late.
+#[derive(Debug, Clone)]
+pub struct RoomClaim(tokio::sync::watch::Receiver<bool>);
+
+impl RoomClaim {
+    pub(crate) fn new(superseded: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self(superseded)
+    }
+
+    /// A claim nothing can supersede (before the turn claims its room).
+    pub fn unclaimed() -> Self {
+        Self(tokio::sync::watch::channel(false).1)
+    }
+
+    pub fn is_superseded(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the claim is superseded (never, for an unclaimed turn).
+    pub async fn superseded(&self) {
+        let mut watch = self.0.clone();
+        if watch.wait_for(|superseded| *superseded).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Turn {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 
 use super::hash_embedding;
 use crate::error::ModelError;
@@ -25,6 +25,9 @@ pub enum ScriptedReply {
     /// Streams the chunks, then ends with the error (an interrupted stream). Not streamed, the
     /// call fails with the error.
     ChunksThenError(Vec<String>, ModelError),
+    /// Streams the chunks, then never ends (nor does the unstreamed call): a model still
+    /// writing, for tests of what stops it.
+    ChunksThenStall(Vec<String>),
 }
 
 impl ScriptedReply {
@@ -193,6 +196,7 @@ impl ModelProvider for ScriptedProvider {
             ScriptedReply::Error(error) | ScriptedReply::ChunksThenError(_, error) => {
                 return Err(error);
             }
+            ScriptedReply::ChunksThenStall(_) => return futures_util::future::pending().await,
         };
         Ok(TextResponse {
             text,
@@ -214,6 +218,10 @@ impl ModelProvider for ScriptedProvider {
                 ScriptedReply::Error(error) => return Err(error),
                 ScriptedReply::ChunksThenError(chunks, error) => {
                     chunks.into_iter().map(Ok).chain([Err(error)]).collect()
+                }
+                ScriptedReply::ChunksThenStall(chunks) => {
+                    let chunks = stream::iter(chunks.into_iter().map(Ok));
+                    return Ok(Box::pin(chunks.chain(stream::pending())));
                 }
             };
         Ok(Box::pin(stream::iter(items)))
