@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use eliza_models::local::files::{
     EMBEDDING_MODEL, ModelCache, ModelFetcher, NoProgress, TEXT_MODEL,
 };
+use eliza_models::local::worker::EmbedderHandle;
 use eliza_models::local::{
     BertEmbedder, CandleLlama, ChatMessage, Embedder, GenerationParams, LlamaOptions, Role,
     TextGenerator,
@@ -59,6 +60,7 @@ fn main() {
     bench_embeddings(&cache.package_dir(&EMBEDDING_MODEL), &scale);
     let (rss, peak) = memory();
     println!("memory: RSS {rss} MiB, peak {peak} MiB");
+    bench_embedding_worker(&cache.package_dir(&EMBEDDING_MODEL), &scale);
 }
 
 fn fetched_cache() -> ModelCache {
@@ -200,6 +202,39 @@ fn bench_embeddings(dir: &Path, scale: &Scale) {
         embedder.dimensions(),
         ms(load),
         ms(single)
+    );
+}
+
+/// Requests to the embedding worker one after the other, then all at once (the worker batches
+/// the requests that wait together), as the runtime's embedding queue sends them.
+fn bench_embedding_worker(dir: &Path, scale: &Scale) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = dir.to_path_buf();
+    let handle = runtime
+        .block_on(EmbedderHandle::spawn("bench", move || {
+            BertEmbedder::load(&dir)
+        }))
+        .unwrap();
+    let count = 16 * scale.embedding_batches;
+    let texts: Vec<String> = (0..count)
+        .map(|i| format!("Message {i}: shall we meet for tea near the old bridge tomorrow?"))
+        .collect();
+    let started = Instant::now();
+    for text in &texts {
+        runtime.block_on(handle.embed(vec![text.clone()])).unwrap();
+    }
+    let sequential = count as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let all = futures_util::future::join_all(texts.iter().map(|t| handle.embed(vec![t.clone()])));
+    for answer in runtime.block_on(all) {
+        answer.unwrap();
+    }
+    let together = count as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "embedding worker, {count} requests: one after another {sequential:.0}/s, all at once {together:.0}/s"
     );
 }
 

@@ -194,11 +194,48 @@ impl EmbedderHandle {
     }
 }
 
+/// Texts embedded in one forward pass at most: requests waiting together are batched, which
+/// is about twice as fast as one by one.
+const EMBEDDING_BATCH: usize = 32;
+
 fn serve_embeddings<E: Embedder>(model: &E, mut queue: mpsc::Receiver<EmbedJob>) {
-    while let Some(job) = queue.blocking_recv() {
-        let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
-        let _ = job.reply.send(model.embed(&texts));
+    while let Some(first) = queue.blocking_recv() {
+        let mut jobs = vec![first];
+        let mut texts = jobs[0].texts.len();
+        while texts < EMBEDDING_BATCH {
+            let Ok(job) = queue.try_recv() else { break };
+            texts += job.texts.len();
+            jobs.push(job);
+        }
+        embed_together(model, jobs);
     }
+}
+
+/// Embeds the texts of `jobs` in one call and hands each job its own vectors; if the batch
+/// fails, each job is tried alone so one bad request cannot fail the others.
+fn embed_together<E: Embedder>(model: &E, jobs: Vec<EmbedJob>) {
+    if jobs.len() == 1 {
+        return jobs.into_iter().for_each(|job| embed_alone(model, job));
+    }
+    let texts: Vec<&str> = jobs
+        .iter()
+        .flat_map(|job| job.texts.iter().map(String::as_str))
+        .collect();
+    match model.embed(&texts) {
+        Ok(vectors) if vectors.len() == texts.len() => {
+            let mut vectors = vectors.into_iter();
+            for job in jobs {
+                let own: Vec<Vec<f32>> = vectors.by_ref().take(job.texts.len()).collect();
+                let _ = job.reply.send(Ok(own));
+            }
+        }
+        _ => jobs.into_iter().for_each(|job| embed_alone(model, job)),
+    }
+}
+
+fn embed_alone<E: Embedder>(model: &E, job: EmbedJob) {
+    let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
+    let _ = job.reply.send(model.embed(&texts));
 }
 
 /// What a handle holds: the queue of its model's thread, the model's id and its size (a
@@ -270,4 +307,67 @@ fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), 
 /// The model thread ended without answering: it panicked.
 fn thread_gone() -> ModelError {
     ModelError::Local("the model thread stopped unexpectedly".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Embeds a text as `[its length]`, slowly, recording each call's batch size; refuses "bad".
+    #[derive(Default)]
+    struct CountingEmbedder {
+        calls: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Embedder for CountingEmbedder {
+        fn model_id(&self) -> &str {
+            "counting"
+        }
+        fn dimensions(&self) -> usize {
+            1
+        }
+        fn max_tokens(&self) -> usize {
+            8
+        }
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+            self.calls
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(texts.len());
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            if texts.contains(&"bad") {
+                return Err(ModelError::Local("bad text".into()));
+            }
+            Ok(texts.iter().map(|t| vec![t.len() as f32]).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn waiting_requests_are_embedded_together_and_answered_separately() {
+        let embedder = CountingEmbedder::default();
+        let calls = Arc::clone(&embedder.calls);
+        let handle = EmbedderHandle::spawn("test", move || Ok(embedder)).await;
+        let handle = handle.unwrap_or_else(|e| panic!("{e}"));
+        let texts = ["a", "bb", "bad", "dddd", "eeeee", "ffffff"];
+        let answers = futures_util::future::join_all(
+            texts.iter().map(|t| handle.embed(vec![(*t).to_owned()])),
+        )
+        .await;
+        for (text, answer) in texts.iter().zip(&answers) {
+            match (*text, answer) {
+                ("bad", Err(ModelError::Local(_))) => {}
+                (text, Ok(vectors)) => assert_eq!(vectors, &[vec![text.len() as f32]]),
+                other => panic!("{other:?}"),
+            }
+        }
+        let calls = calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        assert!(
+            calls.iter().any(|n| *n > 1),
+            "some requests were batched: {calls:?}"
+        );
+    }
 }
