@@ -4,18 +4,14 @@
 
 use crate::agent_runtime::{channel, eventually, socket_dm};
 use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
-use crate::support::{Reply, TestApp, test_models_dir};
+use crate::support::{Reply, TestApp};
 use actix_web::http::StatusCode;
-use eliza_models::local::files::{ModelCache, ModelFetcher, NoProgress};
+use eliza_models::testing::fetch_test_models;
 use serde_json::json;
 
 /// The local model files, fetched into the shared test cache once.
 async fn ensure_models() {
-    let cache = ModelCache::new(test_models_dir());
-    ModelFetcher::from_settings(&|key: &str| std::env::var(key).ok())
-        .fetch_all(&cache, &NoProgress)
-        .await
-        .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
+    fetch_test_models().await;
 }
 
 async fn local_agent(app: &TestApp) -> String {

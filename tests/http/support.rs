@@ -102,14 +102,17 @@ impl TestApp {
     /// An app whose agents really run: the agent runtime, with `env` as the server environment
     /// (model provider settings, say).
     /// Without a model configured, agents get the local models: from the shared test cache
-    /// ([`test_models_dir`]), never fetched by the app itself.
+    /// (`eliza_models::testing::test_models_dir`), never fetched by the app itself.
     pub async fn with_runtime(env: &[(&str, &str)]) -> TestApp {
         let mut env: std::collections::HashMap<String, String> = env
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect();
-        env.entry("ELIZA_MODELS_DIR".into())
-            .or_insert_with(|| test_models_dir().to_string_lossy().into_owned());
+        env.entry("ELIZA_MODELS_DIR".into()).or_insert_with(|| {
+            eliza_models::testing::test_models_dir()
+                .to_string_lossy()
+                .into_owned()
+        });
         env.entry("ELIZA_MODELS_AUTO_FETCH".into())
             .or_insert_with(|| "false".into());
         let secret_salt = HttpConfig::default().secret_salt;
@@ -227,13 +230,4 @@ impl TestApp {
     pub async fn delete(&self, path: &str) -> Reply {
         self.call(TestRequest::delete().uri(path)).await
     }
-}
-
-/// The local model files of the tests: `ELIZA_TEST_MODELS_DIR`, else `target/test-models`.
-pub fn test_models_dir() -> std::path::PathBuf {
-    std::env::var_os("ELIZA_TEST_MODELS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-models")
-        })
 }

@@ -235,13 +235,6 @@ async fn sigterm_shuts_down_gracefully() {
     assert!(status.success(), "exit status {status:?}");
 }
 
-/// The local model files of the tests: `ELIZA_TEST_MODELS_DIR`, else `target/test-models`.
-fn test_models_dir() -> std::path::PathBuf {
-    std::env::var_os("ELIZA_TEST_MODELS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-models"))
-}
-
 fn models_command(models_dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(BINARY)
         .arg("models")
@@ -254,7 +247,7 @@ fn models_command(models_dir: &Path, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn a_newcomer_with_no_keys_talks_to_the_default_agent_on_the_local_model() {
-    let models = test_models_dir();
+    let models = eliza_models::testing::test_models_dir();
     let fetched = models_command(&models, &["fetch"]);
     assert!(
         fetched.status.success(),

