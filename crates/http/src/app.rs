@@ -3,6 +3,7 @@
 use crate::middleware::{
     cors, head_as_get, not_found, require_api_key, require_known_content_type, security_headers,
 };
+use crate::openapi::Routes;
 use crate::state::AppState;
 use crate::{metrics, rate_limit, routes};
 use actix_web::body::MessageBody;
@@ -37,11 +38,11 @@ pub fn app(
                 .wrap(from_fn(require_known_content_type))
                 .wrap(from_fn(require_api_key))
                 .wrap(from_fn(rate_limit::limit_api))
-                .configure(routes::configure_api)
+                .configure(|cfg| routes::configure_api(&mut Routes::serve(cfg, "/api")))
                 .default_service(web::to(not_found)),
         )
         .configure(|cfg| socket_io.configure(cfg))
-        .configure(routes::configure_public)
+        .configure(|cfg| routes::configure_public(&mut Routes::serve(cfg, "")))
         .default_service(web::to(not_found))
         .wrap(from_fn(security_headers))
         .wrap(from_fn(cors))

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod messaging;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod rate_limit;
 pub mod realtime;
 pub mod routes;

@@ -4,30 +4,44 @@
 use crate::messaging::render::iso;
 use crate::metrics::{self, Metrics};
 use crate::middleware::require_api_key;
+use crate::openapi::Routes;
 use crate::rate_limit::limit_health;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
-use actix_web::web::{self, ServiceConfig};
+use actix_web::web;
 use serde_json::json;
+use utoipa::ToSchema;
 
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(
-        web::resource("/healthz")
-            .wrap(from_fn(limit_health))
-            .route(web::get().to(healthz)),
-    )
-    .service(
-        web::resource("/health")
-            .wrap(from_fn(limit_health))
-            .route(web::get().to(health)),
-    )
-    .service(
-        web::resource("/metrics")
-            .wrap(from_fn(require_api_key))
-            .route(web::get().to(prometheus)),
-    );
+pub fn configure(routes: &mut Routes<'_>) {
+    let limited = |route: actix_web::Route| route.wrap(from_fn(limit_health));
+    routes
+        .add_wrapped::<__path_healthz, _, _>("/healthz", healthz, limited)
+        .add_wrapped::<__path_health, _, _>("/health", health, limited)
+        .add_wrapped::<__path_prometheus, _, _>("/metrics", prometheus, |route| {
+            route.wrap(from_fn(require_api_key))
+        });
+}
+
+/// `{"status":"ok","timestamp":ISO}`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Healthz {
+    pub status: String,
+    pub timestamp: String,
+}
+
+/// The 1.7.2 health report (`agentCount` only on `GET /health`).
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct HealthReport {
+    /// `OK`, or `DEGRADED` (`/health` without running agents).
+    pub status: String,
+    pub version: String,
+    pub timestamp: String,
+    /// `{"agents": "healthy" | "no_agents"}`.
+    pub dependencies: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "agentCount", skip_serializing_if = "Option::is_none")]
+    pub agent_count: Option<usize>,
 }
 
 /// The current time as JavaScript's `Date.toISOString()` prints it.
@@ -70,15 +84,22 @@ pub(crate) fn health_report(state: &AppState, variant: HealthVariant) -> HttpRes
     HttpResponse::build(code).json(body)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "health", summary = "Liveness (no API key)",
+    responses((status = 200, body = Healthz)))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "timestamp": iso_now()}))
 }
 
+#[utoipa::path(get, path = "/health", tag = "health", summary = "Health with the running agents (no API key)",
+    responses((status = 200, body = HealthReport), (status = 503, description = "No agent runs", body = HealthReport)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     health_report(&state, HealthVariant::Public)
 }
 
-/// `GET /metrics`: outside `/api`, so the resource carries the API-key middleware itself.
+/// `GET /metrics`: outside `/api`, so the route carries the API-key middleware itself.
+#[utoipa::path(get, path = "/metrics", tag = "health", summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)),
+    security((), ("apiKey" = [])))]
 async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(metrics::CONTENT_TYPE)

@@ -1,4 +1,5 @@
-//! Route modules, one per resource.
+//! Route modules, one per resource. Every route is registered through [`Routes`], from its
+//! handler's `#[utoipa::path]`, so the OpenAPI document lists exactly what is served.
 
 pub mod agent_logs;
 pub mod agents;
@@ -9,24 +10,33 @@ pub mod runs;
 pub mod server;
 pub mod system;
 
-use actix_web::web::ServiceConfig;
+use crate::openapi::{self, Routes};
 
-/// Everything under `/api` (paths relative to the scope).
-pub fn configure_api(cfg: &mut ServiceConfig) {
-    agents::configure(cfg);
-    plugins::configure(cfg);
-    agent_logs::configure(cfg);
-    runs::configure(cfg);
-    messaging::configure(cfg);
-    server::configure(cfg);
-    system::configure(cfg);
+/// Everything under `/api` (documented paths start with `/api`, which the scope adds).
+pub fn configure_api(routes: &mut Routes<'_>) {
+    if let Some(cfg) = routes.actix() {
+        agents::configure(cfg);
+        plugins::configure(cfg);
+        agent_logs::configure(cfg);
+        runs::configure(cfg);
+        messaging::configure(cfg);
+    }
+    server::configure(routes);
+    if let Some(cfg) = routes.actix() {
+        system::configure(cfg);
+    }
+    openapi::configure(routes);
     // Last: only takes what no route above serves and a plugin route does.
-    plugins::configure_api_fallback(cfg);
+    if let Some(cfg) = routes.actix() {
+        plugins::configure_api_fallback(cfg);
+    }
 }
 
 /// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, then plugin routes (`/<plugin><path>`).
-pub fn configure_public(cfg: &mut ServiceConfig) {
-    health::configure(cfg);
-    agents::configure_seed_list(cfg);
-    plugins::configure_app_fallback(cfg);
+pub fn configure_public(routes: &mut Routes<'_>) {
+    health::configure(routes);
+    if let Some(cfg) = routes.actix() {
+        agents::configure_seed_list(cfg);
+        plugins::configure_app_fallback(cfg);
+    }
 }

@@ -6,11 +6,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::logs::{LEVELS, LogFilter, level_value};
 use crate::messaging::render::server_json;
 use crate::middleware::has_valid_api_key;
+use crate::openapi::Routes;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::web::{self, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse, Scope};
+use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,48 +22,49 @@ const DEFAULT_WINDOW_MS: i64 = 60 * 60 * 1000;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
-/// Registers the routes under both prefixes.
-pub fn configure(cfg: &mut ServiceConfig) {
-    for prefix in ["/server", "/runtime"] {
-        cfg.service(routes(prefix));
-    }
+/// Registers the routes at `/api/server` and again at `/api/runtime`.
+pub fn configure(routes: &mut Routes<'_>) {
+    routes.with_prefix_alias("/api/server", "/api/runtime", |routes| {
+        crate::route!(routes, ping);
+        crate::route!(routes, hello);
+        crate::route!(routes, status);
+        crate::route!(routes, health);
+        crate::route!(routes, stop);
+        crate::route!(routes, debug_servers);
+        crate::route!(routes, logs);
+        crate::route!(routes, clear_logs);
+    });
 }
 
-fn routes(prefix: &str) -> Scope {
-    web::scope(prefix)
-        .route("/ping", web::get().to(ping))
-        .route("/hello", web::get().to(hello))
-        .route("/status", web::get().to(status))
-        .route("/health", web::get().to(health))
-        .route("/stop", web::post().to(stop))
-        .route("/debug/servers", web::get().to(debug_servers))
-        .service(
-            web::resource("/logs")
-                .route(web::get().to(logs))
-                .route(web::post().to(logs))
-                .route(web::delete().to(clear_logs)),
-        )
-}
-
+#[utoipa::path(get, path = "/api/server/ping", tag = "server", summary = "Ping",
+    responses((status = 200, description = "`{pong:true,timestamp:<ms>}`", body = Object)))]
 async fn ping() -> HttpResponse {
     HttpResponse::Ok()
         .json(json!({"pong": true, "timestamp": chrono::Utc::now().timestamp_millis()}))
 }
 
+#[utoipa::path(get, path = "/api/server/hello", tag = "server",
+    responses((status = 200, description = "`{message:\"Hello World!\"}`", body = Object)))]
 async fn hello() -> HttpResponse {
     HttpResponse::Ok().json(json!({"message": "Hello World!"}))
 }
 
+#[utoipa::path(get, path = "/api/server/status", tag = "server", summary = "Running agent count",
+    responses((status = 200, description = "`{status:\"ok\",agentCount,timestamp}`", body = Object)))]
 async fn status(state: web::Data<AppState>) -> HttpResponse {
     let agent_count = state.agents.running().len();
     HttpResponse::Ok()
         .json(json!({"status": "ok", "agentCount": agent_count, "timestamp": iso_now()}))
 }
 
+#[utoipa::path(get, path = "/api/server/health", tag = "server",
+    responses((status = 200, body = super::health::HealthReport), (status = 503, description = "No agent runs", body = super::health::HealthReport)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     health_report(&state, HealthVariant::Server)
 }
 
+#[utoipa::path(post, path = "/api/server/stop", tag = "server", summary = "Stop the server (local caller or API key)",
+    responses((status = 200, description = "`{message:\"Server stopping...\"}`", body = Object), (status = 403, body = crate::openapi::schemas::ErrorBody)))]
 /// Stops the server, but only for a local caller or one presenting the API key: without a token
 /// configured, `/api` is open and anyone could otherwise shut the server down.
 async fn stop(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
@@ -199,6 +201,15 @@ fn parse_limit(text: &str) -> Result<usize, ApiError> {
     }
 }
 
+#[utoipa::path(method(get, post), path = "/api/server/logs", tag = "server", summary = "The in-memory log buffer",
+    params(
+        ("since" = Option<i64>, Query, description = "Epoch ms; default one hour ago"),
+        ("level" = Option<String>, Query, description = "`all` or a level name (exact match)"),
+        ("agentName" = Option<String>, Query),
+        ("agentId" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, description = "Default 100, at most 1000"),
+    ),
+    responses((status = 200, description = "`{logs,count,total,requestedLevel,agentName,agentId,levels}`", body = Object)))]
 /// `GET`/`POST /logs` (POST ignores its body, as in 1.7.2).
 async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiResult {
     let request = query.parse(chrono::Utc::now().timestamp_millis())?;
@@ -214,11 +225,15 @@ async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiRe
     })))
 }
 
+#[utoipa::path(delete, path = "/api/server/logs", tag = "server",
+    responses((status = 200, description = "`{status:\"success\",message}`", body = Object)))]
 async fn clear_logs(state: web::Data<AppState>) -> HttpResponse {
     state.logs.clear();
     HttpResponse::Ok().json(json!({"status": "success", "message": "Logs cleared successfully"}))
 }
 
+#[utoipa::path(get, path = "/api/server/debug/servers", tag = "server",
+    responses((status = 200, description = "`{success:true,servers,count}` (no `data`)", body = Object)))]
 async fn debug_servers(state: web::Data<AppState>) -> ApiResult {
     let servers = state.store.list_message_servers().await.map_err(|err| {
         ApiError::from_store(err, "DB_ERROR", "Failed to retrieve message servers")

@@ -1,0 +1,192 @@
+//! The OpenAPI 3.1 document of the whole server, built from the handlers' `#[utoipa::path]`
+//! annotations as they are registered ([`Routes`]), served at `/api/docs/openapi.json` with a
+//! browsable page at `/api/docs`.
+
+mod page;
+mod routes;
+pub mod schemas;
+
+pub use routes::{Collected, Routes};
+
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
+use std::sync::OnceLock;
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
+    ResponseBuilder, Server,
+};
+
+/// The name of the `X-API-KEY` security scheme.
+const API_KEY_SCHEME: &str = "apiKey";
+
+/// Every documented route and schema, gathered once per process.
+pub fn collected() -> &'static Collected {
+    static COLLECTED: OnceLock<Collected> = OnceLock::new();
+    COLLECTED.get_or_init(|| {
+        let mut collected = Collected::default();
+        crate::routes::configure_api(&mut Routes::document(&mut collected, "/api"));
+        crate::routes::configure_public(&mut Routes::document(&mut collected, ""));
+        collected
+    })
+}
+
+/// The document, serialised once.
+pub fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        serde_json::to_string_pretty(&document()).unwrap_or_else(|err| {
+            tracing::error!(%err, "the OpenAPI document does not serialise");
+            "{}".to_owned()
+        })
+    })
+}
+
+/// Builds the document: the collected paths, each operation with the error envelope as its
+/// `default` answer and the API key as an optional requirement on `/api` paths.
+pub fn document() -> OpenApi {
+    let collected = collected();
+    let mut paths = collected.paths.clone();
+    for (path, item) in paths.paths.iter_mut() {
+        let on_api = path.starts_with("/api/");
+        for method in ALL_METHODS {
+            if let Some(operation) = operation_mut(item, &method) {
+                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description("An error, in the envelope of the route's family (API spec §1.2)")
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                });
+                if on_api {
+                    operation.security = Some(vec![
+                        SecurityRequirement::default(),
+                        SecurityRequirement::new::<_, _, &str>(API_KEY_SCHEME, []),
+                    ]);
+                }
+            }
+        }
+    }
+    let mut components = ComponentsBuilder::new()
+        .security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
+        )
+        .build();
+    components.schemas.extend(collected.schemas.clone());
+    components.schemas.extend(schemas::shared());
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("eliza-rs")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "The elizaOS 1.7.2 server API, as eliza-rs serves it. Error bodies follow \
+                     the envelope families of the elizaOS server: see `ErrorBody`.",
+                ))
+                .build(),
+        )
+        .servers(Some(vec![Server::new("/")]))
+        .paths(paths)
+        .components(Some(components))
+        .build()
+}
+
+const ALL_METHODS: [HttpMethod; 8] = [
+    HttpMethod::Get,
+    HttpMethod::Put,
+    HttpMethod::Post,
+    HttpMethod::Delete,
+    HttpMethod::Options,
+    HttpMethod::Head,
+    HttpMethod::Patch,
+    HttpMethod::Trace,
+];
+
+fn operation_mut<'a>(
+    item: &'a mut utoipa::openapi::PathItem,
+    method: &HttpMethod,
+) -> Option<&'a mut utoipa::openapi::path::Operation> {
+    match method {
+        HttpMethod::Get => item.get.as_mut(),
+        HttpMethod::Put => item.put.as_mut(),
+        HttpMethod::Post => item.post.as_mut(),
+        HttpMethod::Delete => item.delete.as_mut(),
+        HttpMethod::Options => item.options.as_mut(),
+        HttpMethod::Head => item.head.as_mut(),
+        HttpMethod::Patch => item.patch.as_mut(),
+        HttpMethod::Trace => item.trace.as_mut(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/docs/openapi.json",
+    tag = "docs",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json", body = Object))
+)]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(document_json())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "docs",
+    responses((status = 200, description = "A page listing every route of the document", content_type = "text/html", body = String))
+)]
+pub async fn docs_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(page::HTML)
+}
+
+/// `/api/docs` and `/api/docs/openapi.json`.
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, openapi_json);
+    crate::route!(routes, docs_page);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_once() {
+        let collected = collected();
+        let mut seen = std::collections::HashSet::new();
+        for (method, path) in &collected.routes {
+            assert!(
+                seen.insert((method.clone(), path.clone())),
+                "{method} {path} is registered twice"
+            );
+        }
+        assert!(collected.routes.len() > 10);
+    }
+
+    #[test]
+    fn the_document_has_no_dangling_schema_reference() {
+        let json = document_json();
+        let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        let schemas = value["components"]["schemas"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for reference in json.split("\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap_or_default();
+            assert!(
+                schemas.contains_key(name),
+                "schema {name} is referenced but missing"
+            );
+        }
+    }
+}
