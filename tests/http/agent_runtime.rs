@@ -2,7 +2,7 @@
 //! the HTTP API and Socket.IO as the clients drive it.
 
 use crate::messaging_fixture::{DEFAULT_SERVER, data, user_id};
-use crate::support::TestApp;
+use crate::support::{Reply, TestApp};
 use crate::ws_client::{connected, emit, event_named, join, next_event_within, send, serve};
 use actix_web::http::StatusCode;
 use eliza_models::testing::{FakeOpenAi, FakeReply};
@@ -46,6 +46,17 @@ pub(crate) async fn channel(app: &TestApp, kind: &str, user: &str, agent: &str) 
     data(&created)["id"].as_str().unwrap().to_owned()
 }
 
+/// Posts `content` from `user` to a DM with the `http` transport (the answer waits for the reply).
+async fn ask_over_http(app: &TestApp, channel: &str, user: &str, content: &str) -> Reply {
+    app.post(
+        &format!("/api/messaging/channels/{channel}/messages"),
+        json!({"author_id": user, "content": content, "message_server_id": DEFAULT_SERVER,
+            "source_type": "client_chat", "transport": "http",
+            "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
+    )
+    .await
+}
+
 fn chat_requests(fake: &FakeOpenAi) -> usize {
     fake.requests()
         .iter()
@@ -77,14 +88,7 @@ async fn a_dm_over_http_is_answered_with_one_model_call_and_logged() {
     let user = user_id();
     let channel = channel(&app, "DM", &user, &agent).await;
 
-    let posted = app
-        .post(
-            &format!("/api/messaging/channels/{channel}/messages"),
-            json!({"author_id": user, "content": "Any tea ideas?", "message_server_id": DEFAULT_SERVER,
-                "source_type": "client_chat", "transport": "http",
-                "metadata": {"user_display_name": "Ada", "channelType": "DM", "isDm": true}}),
-        )
-        .await;
+    let posted = ask_over_http(&app, &channel, &user, "Any tea ideas?").await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
     assert_eq!(posted.json["agentResponse"]["text"], "Try a sencha.");
     assert_eq!(chat_requests(&fake), 1);
@@ -434,4 +438,63 @@ async fn a_declined_message_ends_sse_posts_and_jobs_at_once() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the job did not fail when the agent declined");
+}
+
+#[actix_web::test]
+async fn deleted_messages_leave_no_memory_behind_even_for_a_stopped_agent() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_chat(FakeReply::text(answer("REPLY", "Try a sencha.")));
+    let app = runtime_app(&fake).await;
+    let agent = started_agent(&app).await;
+    let user = user_id();
+    let channel = channel(&app, "DM", &user, &agent).await;
+    let posted = ask_over_http(&app, &channel, &user, "Any tea ideas?").await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
+    let memories = format!("/api/memory/{agent}/memories");
+    eventually(&app, &memories, |data| {
+        data["memories"].as_array().unwrap().len() == 2
+    })
+    .await;
+
+    // The agent's own reply, deleted in the channel, goes from its memory too.
+    let reply_id = posted.json["agentResponse"]["responseId"].as_str().unwrap();
+    let deleted = app
+        .delete(&format!(
+            "/api/messaging/channels/{channel}/messages/{reply_id}"
+        ))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
+    let left = eventually(&app, &memories, |data| {
+        data["memories"].as_array().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(left["memories"][0]["content"]["text"], "Any tea ideas?");
+
+    // A stopped agent is not told, but its copy of a deleted message goes all the same.
+    assert_eq!(
+        app.post(&format!("/api/agents/{agent}/stop"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let user_message = posted.json["userMessage"]["id"].as_str().unwrap();
+    let deleted = app
+        .delete(&format!(
+            "/api/messaging/channels/{channel}/messages/{user_message}"
+        ))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let query = eliza_domain::memory::MemoryQuery {
+        table: "messages".into(),
+        agent_id: Some(eliza_domain::AgentId::parse(&agent).unwrap()),
+        ..Default::default()
+    };
+    assert!(
+        app.state
+            .store
+            .list_memories(&query)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

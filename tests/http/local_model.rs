@@ -197,3 +197,41 @@ async fn a_socket_dm_streams_the_local_reply_as_it_is_written() {
     assert!(!streamed.text.contains('<'), "{:?}", streamed.text);
     assert_eq!(streamed.text.trim(), reply.trim());
 }
+
+#[actix_web::test]
+async fn memory_search_on_the_local_embedder_finds_by_meaning() {
+    use crate::memory_fixture::{remember, room, texts};
+    ensure_models().await;
+    let app = TestApp::with_runtime(&[]).await;
+    let agent = eliza_domain::AgentId::parse(&local_agent(&app).await).unwrap();
+    let runtime = app.state.runtimes.as_ref().unwrap().runtime(agent).unwrap();
+    let room_id = eliza_domain::RoomId::new_random();
+    room(&app, agent, room_id, None).await;
+    let notes = [
+        "My car broke down on the motorway.",
+        "I drink a cup of green tea every afternoon.",
+        "The stock market fell sharply today.",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        let vector = runtime.embed(note, Some(room_id)).await.unwrap();
+        remember(
+            &app,
+            agent,
+            room_id,
+            "messages",
+            note,
+            i as i64,
+            Some(vector),
+        )
+        .await;
+    }
+    let reply = app
+        .post(
+            &format!("/api/memory/agents/{agent}/search"),
+            json!({"query": "a hot beverage", "limit": 3}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let found = texts(&reply.json["data"]["memories"]);
+    assert_eq!(found[0], notes[1], "{}", reply.json);
+}

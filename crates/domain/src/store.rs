@@ -147,6 +147,7 @@ pub trait WorldStore: Send + Sync {
     async fn get_world(&self, id: WorldId) -> StoreResult<Option<World>>;
     async fn list_agent_worlds(&self, agent: AgentId) -> StoreResult<Vec<World>>;
     async fn update_world(&self, world: &World) -> StoreResult<bool>;
+    /// Deletes the world with its rooms and everything kept in them; returns whether it existed.
     async fn delete_world(&self, id: WorldId) -> StoreResult<bool>;
     async fn ensure_room(&self, room: &Room) -> StoreResult<bool>;
     async fn get_room(&self, id: RoomId) -> StoreResult<Option<Room>>;
@@ -178,7 +179,8 @@ pub trait MemoryStore: Send + Sync {
     async fn create_memory(&self, memory: &Memory) -> StoreResult<bool>;
     async fn get_memory(&self, id: MemoryId) -> StoreResult<Option<Memory>>;
     async fn list_memories(&self, query: &MemoryQuery) -> StoreResult<Vec<Memory>>;
-    /// Replaces content and metadata, and the embedding when the memory carries one.
+    /// Replaces content, metadata, entity, room and world, and the embedding when the memory
+    /// carries one.
     async fn update_memory(&self, memory: &Memory) -> StoreResult<bool>;
     async fn delete_memory(&self, id: MemoryId) -> StoreResult<bool>;
     /// Deletes an agent's memories of the given tables (all tables when empty), optionally in one room.
@@ -188,6 +190,9 @@ pub trait MemoryStore: Send + Sync {
         room: Option<RoomId>,
         tables: &[&str],
     ) -> StoreResult<u64>;
+    /// Deletes the memories of the given tables (all tables when empty) that belong to the world:
+    /// stamped with it or kept in one of its rooms; returns how many.
+    async fn delete_world_memories(&self, world: WorldId, tables: &[&str]) -> StoreResult<u64>;
     /// Exact cosine search, best first.
     async fn search_memories(&self, search: &MemorySearch) -> StoreResult<Vec<ScoredMemory>>;
 }

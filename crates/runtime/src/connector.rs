@@ -13,8 +13,9 @@ use eliza_bus::{AgentWork, BusMessage, Delivery, Inbox};
 use eliza_domain::ids::create_unique_uuid;
 use eliza_domain::memory::MESSAGES_TABLE;
 use eliza_domain::messaging::ChannelType;
+use eliza_domain::store::StoreResult;
 use eliza_domain::world::{Entity, Room, World};
-use eliza_domain::{EntityId, MemoryId, RoomId};
+use eliza_domain::{AgentId, ChannelId, EntityId, MemoryId, MessageId, RoomId, Store};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -51,23 +52,13 @@ async fn handle_delivery(runtime: &AgentRuntime, delivery: Delivery) {
             channel_id,
             message_id,
         } => {
-            let memory = MemoryId(create_unique_uuid(
-                runtime.id.0,
-                &format!("{message_id}-{}", runtime.id),
-            ));
-            tracing::debug!(%channel_id, %memory, "forgetting a deleted message");
-            runtime
-                .store
-                .delete_memory(memory)
+            tracing::debug!(%channel_id, %message_id, "forgetting a deleted message");
+            forget_message(runtime.store.as_ref(), runtime.id, *message_id)
                 .await
-                .map(drop)
                 .map_err(Into::into)
         }
         AgentWork::ChannelCleared { channel_id } => {
-            let room = room_of(runtime.id, &channel_id.to_string());
-            runtime
-                .store
-                .delete_memories(runtime.id, Some(room), &[MESSAGES_TABLE])
+            forget_channel(runtime.store.as_ref(), runtime.id, *channel_id)
                 .await
                 .map(drop)
                 .map_err(Into::into)
@@ -79,6 +70,43 @@ async fn handle_delivery(runtime: &AgentRuntime, delivery: Delivery) {
             tracing::warn!(agent = %runtime.id, attempt = delivery.attempt(), %err, "agent work failed; it will be retried");
         }
     }
+}
+
+/// Forgets a deleted channel message: the agent's copy of it and, when the message was the
+/// agent's own reply (stored under the same id), that memory too. Also used for agents that are
+/// not running when the message goes.
+pub async fn forget_message(
+    store: &dyn Store,
+    agent: AgentId,
+    message_id: MessageId,
+) -> StoreResult<()> {
+    let mirrored = MemoryId(create_unique_uuid(
+        agent.0,
+        &format!("{message_id}-{agent}"),
+    ));
+    store.delete_memory(mirrored).await?;
+    let own = MemoryId(message_id.0);
+    if store
+        .get_memory(own)
+        .await?
+        .is_some_and(|memory| memory.agent_id == agent)
+    {
+        store.delete_memory(own).await?;
+    }
+    Ok(())
+}
+
+/// Forgets every message of a cleared or deleted channel (the `messages` of its room); returns
+/// how many memories went.
+pub async fn forget_channel(
+    store: &dyn Store,
+    agent: AgentId,
+    channel: ChannelId,
+) -> StoreResult<u64> {
+    let room = room_of(agent, &channel.to_string());
+    store
+        .delete_memories(agent, Some(room), &[MESSAGES_TABLE])
+        .await
 }
 
 /// Records a channel message in the agent's memory and runs the turn. Own messages and other

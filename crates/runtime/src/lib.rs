@@ -17,6 +17,7 @@ pub mod bootstrap;
 pub mod connector;
 pub mod embedding;
 pub mod error;
+pub mod memory_search;
 pub mod pipeline;
 pub mod plugin;
 pub mod prompt;

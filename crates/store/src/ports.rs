@@ -355,6 +355,12 @@ impl MemoryStore for DieselStore {
             .await
     }
 
+    async fn delete_world_memories(&self, world: WorldId, tables: &[&str]) -> StoreResult<u64> {
+        let tables: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+        self.run(move |c| memories::delete_in_world(c, world, &tables))
+            .await
+    }
+
     async fn search_memories(&self, search: &MemorySearch) -> StoreResult<Vec<ScoredMemory>> {
         let search = search.clone();
         self.run(move |c| memories::search(c, &search)).await

@@ -15,6 +15,7 @@ use eliza_bus::{
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::{CentralMessage, Channel, ChannelType, ChannelUpdate};
 use eliza_domain::{AgentId, ChannelId, MessageId, Store, StoreError, string_to_uuid};
+use eliza_runtime::connector::{forget_channel, forget_message};
 use std::sync::Arc;
 pub use watch::{NoReply, ReplyEvent, ReplyWatch};
 
@@ -156,49 +157,84 @@ impl Messaging {
         Ok(Some(announced))
     }
 
-    /// Deletes one message; agents forget their copy. Deleting an unknown message is not an error.
+    /// Deletes one message; agents forget their copy (running ones through their worker, the
+    /// others here).
     pub async fn delete_message(
         &self,
         channel_id: ChannelId,
         message_id: MessageId,
     ) -> Result<bool, MessagingError> {
+        let participants = self.agent_participants(channel_id).await?;
         let deleted = self.store.delete_message(message_id).await?;
         self.bus.publish(BusEvent::MessageDeleted {
             channel_id,
             message_id,
         });
-        self.tell_agents(
+        let work = AgentWork::MessageDeleted {
             channel_id,
-            AgentWork::MessageDeleted {
-                channel_id,
-                message_id,
-            },
-        )
-        .await?;
+            message_id,
+        };
+        self.forget(&participants, work).await;
         Ok(deleted)
     }
 
     /// Deletes every message of a channel; returns how many.
     pub async fn clear_channel(&self, channel_id: ChannelId) -> Result<u64, MessagingError> {
+        let participants = self.agent_participants(channel_id).await?;
         let cleared = self.store.clear_channel_messages(channel_id).await?;
         self.bus.publish(BusEvent::ChannelCleared { channel_id });
-        self.tell_agents(channel_id, AgentWork::ChannelCleared { channel_id })
-            .await?;
+        self.forget(&participants, AgentWork::ChannelCleared { channel_id })
+            .await;
         Ok(cleared)
     }
 
     /// Deletes a channel with its messages and participants; returns whether it existed.
     pub async fn delete_channel(&self, channel_id: ChannelId) -> Result<bool, MessagingError> {
         // The participants go with the channel: find the agents to tell first.
-        let agents = self.running_agents_in(channel_id, None).await?;
+        let participants = self.agent_participants(channel_id).await?;
         let deleted = self.store.delete_channel(channel_id).await?;
         if deleted {
             self.bus.publish(BusEvent::ChannelCleared { channel_id });
             self.bus.publish(BusEvent::ChannelDeleted { channel_id });
-            self.send_to(&agents, AgentWork::ChannelCleared { channel_id })
+            self.forget(&participants, AgentWork::ChannelCleared { channel_id })
                 .await;
         }
         Ok(deleted)
+    }
+
+    /// The channel's participants that may be agents (every UUID participant: users too, for
+    /// whom forgetting finds nothing).
+    async fn agent_participants(&self, channel: ChannelId) -> Result<Vec<AgentId>, MessagingError> {
+        let participants = self.store.list_channel_participants(channel).await?;
+        Ok(participants
+            .iter()
+            .filter_map(|participant| AgentId::parse(participant).ok())
+            .collect())
+    }
+
+    /// Has each agent forget a deleted message or channel: an agent running here is handed the
+    /// work (its worker retries), the others' memories are cleaned up at once.
+    async fn forget(&self, participants: &[AgentId], work: AgentWork) {
+        let (running, idle): (Vec<AgentId>, Vec<AgentId>) = participants
+            .iter()
+            .partition(|agent| self.dispatch.accepts(**agent));
+        self.send_to(&running, work.clone()).await;
+        for agent in idle {
+            let forgotten = match &work {
+                AgentWork::MessageDeleted { message_id, .. } => {
+                    forget_message(self.store.as_ref(), agent, *message_id).await
+                }
+                AgentWork::ChannelCleared { channel_id } => {
+                    forget_channel(self.store.as_ref(), agent, *channel_id)
+                        .await
+                        .map(drop)
+                }
+                AgentWork::Message { .. } => Ok(()),
+            };
+            if let Err(err) = forgotten {
+                tracing::warn!(%agent, %err, "a stopped agent's memory of deleted messages was not cleaned up");
+            }
+        }
     }
 
     /// Updates a channel and announces its new state.
@@ -310,12 +346,6 @@ impl Messaging {
             .filter_map(|participant| AgentId::parse(participant).ok())
             .filter(|agent| self.dispatch.accepts(*agent))
             .collect())
-    }
-
-    async fn tell_agents(&self, channel: ChannelId, work: AgentWork) -> Result<(), MessagingError> {
-        let agents = self.running_agents_in(channel, None).await?;
-        self.send_to(&agents, work).await;
-        Ok(())
     }
 
     async fn send_to(&self, agents: &[AgentId], work: AgentWork) {

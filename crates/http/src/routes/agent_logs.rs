@@ -151,16 +151,19 @@ async fn delete_log(state: web::Data<AppState>, path: web::Path<(String, String)
     }
 }
 
+/// Query pairs from string pairs, for the query-parsing tests of the route modules.
+#[cfg(test)]
+pub(crate) fn test_pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_pairs as pairs;
     use super::*;
-
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn arrays_are_read_in_every_qs_spelling() {

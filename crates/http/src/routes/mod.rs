@@ -4,6 +4,7 @@
 pub mod agent_logs;
 pub mod agents;
 pub mod health;
+pub mod memory;
 pub mod messaging;
 pub mod plugins;
 pub mod runs;
@@ -14,6 +15,8 @@ use crate::openapi::{self, Routes};
 
 /// Everything under `/api` (documented paths start with `/api`, which the scope adds).
 pub fn configure_api(routes: &mut Routes<'_>) {
+    // First: `/api/agents/worlds` must win over `/api/agents/{agentId}`.
+    memory::configure(routes);
     if let Some(cfg) = routes.actix() {
         agents::configure(cfg);
         plugins::configure(cfg);

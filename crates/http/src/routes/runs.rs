@@ -379,13 +379,7 @@ fn run_detail(agent: AgentId, run_id: &str, room: Option<String>, logs: &[AgentL
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::routes::agent_logs::test_pairs as pairs;
 
     #[test]
     fn limit_defaults_clamps_and_refuses_words() {

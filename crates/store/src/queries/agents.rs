@@ -8,7 +8,7 @@ use crate::codec::{
 use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
 use crate::queries::{convert_all, convert_opt, insert_ignore, upsert};
-use crate::schema::agents;
+use crate::schema::{agents, channel_participants};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use eliza_domain::{Agent, AgentId, Character, StoreError};
@@ -173,8 +173,15 @@ fn find_locked(conn: &mut DbConn, id: &str) -> DbResult<Option<AgentRow>> {
     Ok(row)
 }
 
+/// Deletes the agent; its own rows go by cascade, and its channel memberships (which name it by
+/// id, without a foreign key) with it.
 pub(crate) fn delete(conn: &mut DbConn, id: AgentId) -> DbResult<bool> {
-    Ok(diesel::delete(agents::table.find(id_text(id))).execute(conn)? > 0)
+    let id = id_text(id);
+    write_transaction(conn, |conn| {
+        diesel::delete(channel_participants::table.filter(channel_participants::entity_id.eq(&id)))
+            .execute(conn)?;
+        Ok(diesel::delete(agents::table.find(&id)).execute(conn)? > 0)
+    })
 }
 
 fn not_found(id: AgentId) -> StoreError {

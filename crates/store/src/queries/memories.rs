@@ -8,7 +8,7 @@ use crate::codec::{
 use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
 use crate::queries::{insert_ignore, upsert};
-use crate::schema::{embeddings, memories};
+use crate::schema::{embeddings, memories, rooms};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -203,7 +203,8 @@ pub(crate) fn list(conn: &mut DbConn, query: &MemoryQuery) -> DbResult<Vec<Memor
         .collect::<Result<_, _>>()?)
 }
 
-/// Replaces content and metadata, and upserts the embedding when the memory carries one.
+/// Replaces content, metadata, entity, room and world, and upserts the embedding when the memory
+/// carries one.
 pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> DbResult<bool> {
     let (row, embedding) = rows_of(memory, now)?;
     write_transaction(conn, |conn| {
@@ -211,6 +212,9 @@ pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> 
             .set((
                 memories::content.eq(&row.content),
                 memories::metadata.eq(&row.metadata),
+                memories::entity_id.eq(&row.entity_id),
+                memories::room_id.eq(&row.room_id),
+                memories::world_id.eq(&row.world_id),
             ))
             .execute(conn)?;
         if updated == 0 {
@@ -254,6 +258,33 @@ pub(crate) fn delete_many(
         delete = delete.filter(memories::memory_type.eq_any(tables.to_vec()));
     }
     Ok(row_count(delete.execute(conn)?))
+}
+
+/// Deletes the memories of `tables` (every table when empty) that belong to the world: stamped
+/// with it, or kept in one of its rooms.
+pub(crate) fn delete_in_world(
+    conn: &mut DbConn,
+    world: WorldId,
+    tables: &[String],
+) -> DbResult<u64> {
+    let world = id_text(world);
+    write_transaction(conn, |conn| {
+        let world_rooms: Vec<String> = rooms::table
+            .filter(rooms::world_id.eq(&world))
+            .select(rooms::id)
+            .load(conn)?;
+        let mut delete = diesel::delete(memories::table)
+            .filter(
+                memories::world_id
+                    .eq(&world)
+                    .or(memories::room_id.eq_any(world_rooms)),
+            )
+            .into_boxed();
+        if !tables.is_empty() {
+            delete = delete.filter(memories::memory_type.eq_any(tables.to_vec()));
+        }
+        Ok(row_count(delete.execute(conn)?))
+    })
 }
 
 /// Exact cosine similarity over the agent's memories of the table that have an embedding of the same

@@ -4,10 +4,10 @@ use crate::codec::{
     db_time, from_json, id_text, opt_from_json, opt_id_text, opt_to_json, parse_id, parse_opt_id,
     to_json, utc,
 };
-use crate::conn::{DbConn, MultiBackend};
+use crate::conn::{DbConn, MultiBackend, write_transaction};
 use crate::error::{DbResult, corrupt};
 use crate::queries::{convert_all, convert_opt, insert_ignore, upsert};
-use crate::schema::{entities, participants, relationships, rooms, worlds};
+use crate::schema::{entities, memories, participants, relationships, rooms, worlds};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -292,8 +292,15 @@ pub(crate) fn update_world(conn: &mut DbConn, world: &World) -> DbResult<bool> {
     Ok(updated > 0)
 }
 
+/// Deletes the world with its rooms (their memories, participants and components go by
+/// cascade) and the memories stamped with it; returns whether the world existed.
 pub(crate) fn delete_world(conn: &mut DbConn, id: WorldId) -> DbResult<bool> {
-    Ok(diesel::delete(worlds::table.find(id_text(id))).execute(conn)? > 0)
+    let id = id_text(id);
+    write_transaction(conn, |conn| {
+        diesel::delete(memories::table.filter(memories::world_id.eq(&id))).execute(conn)?;
+        diesel::delete(rooms::table.filter(rooms::world_id.eq(&id))).execute(conn)?;
+        Ok(diesel::delete(worlds::table.find(&id)).execute(conn)? > 0)
+    })
 }
 
 pub(crate) fn ensure_room(conn: &mut DbConn, room: &Room) -> DbResult<bool> {

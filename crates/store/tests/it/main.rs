@@ -82,6 +82,7 @@ contract_suite! {
         memory_list_filters_orders_and_pages,
         memory_update_replaces_content_and_embedding,
         memory_delete_single_and_bulk,
+        memory_delete_in_world,
         memory_search_is_exact_cosine,
         log_create_list_delete,
         log_list_excludes_types_before_paging,

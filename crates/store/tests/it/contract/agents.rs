@@ -237,7 +237,8 @@ pub async fn agent_delete_leaves_no_orphan_rows(db: &TestDb) {
     let agent = populated_agent(db).await;
     let server = db.list_message_servers().await.unwrap()[0].id;
     let channel = fx::channel(server, ChannelType::Group);
-    db.create_channel(&channel, &[agent.id.to_string()])
+    let user = uuid::Uuid::new_v4().to_string();
+    db.create_channel(&channel, &[agent.id.to_string(), user.clone()])
         .await
         .unwrap();
     db.execute(&format!(
@@ -268,9 +269,14 @@ pub async fn agent_delete_leaves_no_orphan_rows(db: &TestDb) {
     for table in owned {
         assert_eq!(db.count(table), 0, "orphans left in {table}");
     }
-    // Central rows are not the agent's: the server and channel stay.
+    // Central rows are not the agent's: the server and channel stay, with the user in it, but
+    // the agent's channel membership goes with it.
     assert_eq!(db.count("message_servers"), 1);
-    assert_eq!(db.count("channel_participants"), 1);
+    assert_eq!(db.count("channels"), 1);
+    assert_eq!(
+        db.list_channel_participants(channel.id).await.unwrap(),
+        vec![user]
+    );
 }
 
 pub async fn store_info_reports_backend_and_pool(store: &DieselStore) {

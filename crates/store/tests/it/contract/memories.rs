@@ -191,7 +191,24 @@ pub async fn memory_update_replaces_content_and_embedding(store: &DieselStore) {
         Some(vec![1.0, 2.0]),
         "kept without a new one"
     );
-    assert!(stored.unique, "only content, metadata and embedding change");
+    assert!(stored.unique, "the unique flag does not change");
+
+    // The memory can move to another room, entity and world.
+    let moved_to = fx::room(agent, None);
+    store.ensure_room(&moved_to).await.unwrap();
+    let mut moved = stored.clone();
+    moved.room_id = Some(moved_to.id);
+    moved.world_id = Some(WorldId::new_random());
+    moved.entity_id = None;
+    assert!(store.update_memory(&moved).await.unwrap());
+    let stored = store.get_memory(memory.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.room_id, stored.world_id, stored.entity_id),
+        (moved.room_id, moved.world_id, None)
+    );
+    changed.room_id = stored.room_id;
+    changed.world_id = stored.world_id;
+    changed.entity_id = None;
 
     changed.embedding = Some(vec![3.0, 4.0, 5.0]);
     assert!(store.update_memory(&changed).await.unwrap());
@@ -255,6 +272,42 @@ pub async fn memory_delete_single_and_bulk(store: &DieselStore) {
     assert_eq!(store.delete_memories(agent, None, &[]).await.unwrap(), 1);
     assert_eq!(store.delete_memories(agent, None, &[]).await.unwrap(), 0);
     assert!(store.get_memory(foreign.id).await.unwrap().is_some());
+}
+
+pub async fn memory_delete_in_world(store: &DieselStore) {
+    let (agent, r1, r2, _) = setup(store, "A").await;
+    let world = fx::world(agent);
+    store.ensure_world(&world).await.unwrap();
+    let mut world_room = fx::room(agent, Some(world.id));
+    world_room.channel_id = None;
+    store.ensure_room(&world_room).await.unwrap();
+    let mut stamped = fx::memory(agent, Some(r1), fx::t(1));
+    stamped.world_id = Some(world.id);
+    let mut stamped_fact = fx::memory(agent, Some(r1), fx::t(2));
+    stamped_fact.world_id = Some(world.id);
+    stamped_fact.table = "facts".into();
+    let in_room = fx::memory(agent, Some(world_room.id), fx::t(3));
+    let unrelated = fx::memory(agent, Some(r2), fx::t(4));
+    for memory in [&stamped, &stamped_fact, &in_room, &unrelated] {
+        store.create_memory(memory).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .delete_world_memories(world.id, &["messages"])
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.get_memory(stamped_fact.id).await.unwrap().is_some());
+    assert!(store.get_memory(unrelated.id).await.unwrap().is_some());
+    assert_eq!(store.delete_world_memories(world.id, &[]).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .delete_world_memories(WorldId::new_random(), &[])
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 pub async fn embeddings_are_removed_with_their_memory(db: &TestDb) {

@@ -140,11 +140,23 @@ pub async fn room_crud_and_cascades(store: &DieselStore) {
             .is_empty()
     );
     assert_eq!(store.get_memory(memory.id).await.unwrap(), None);
-    // Rooms have no foreign key to worlds (as in 1.7.2): deleting the world keeps the room.
-    let kept = fx::room(agent, Some(world.id));
-    store.ensure_room(&kept).await.unwrap();
-    store.delete_world(world.id).await.unwrap();
-    assert!(store.get_room(kept.id).await.unwrap().is_some());
+    // Deleting the world takes its rooms, their memories and the memories stamped with it; other
+    // rooms and memories stay.
+    let doomed = fx::room(agent, Some(world.id));
+    store.ensure_room(&doomed).await.unwrap();
+    let in_doomed = fx::memory(agent, Some(doomed.id), fx::t(6));
+    let mut stamped = fx::memory(agent, None, fx::t(7));
+    stamped.world_id = Some(world.id);
+    let elsewhere = fx::memory(agent, Some(loose.id), fx::t(8));
+    for memory in [&in_doomed, &stamped, &elsewhere] {
+        store.create_memory(memory).await.unwrap();
+    }
+    assert!(store.delete_world(world.id).await.unwrap());
+    assert_eq!(store.get_room(doomed.id).await.unwrap(), None);
+    assert_eq!(store.get_memory(in_doomed.id).await.unwrap(), None);
+    assert_eq!(store.get_memory(stamped.id).await.unwrap(), None);
+    assert!(store.get_room(loose.id).await.unwrap().is_some());
+    assert!(store.get_memory(elsewhere.id).await.unwrap().is_some());
     let query = MemoryQuery {
         table: "messages".into(),
         room_id: Some(in_world.id),
