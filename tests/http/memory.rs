@@ -123,6 +123,14 @@ async fn agent_memories_are_paged_and_filtered_by_channel_or_room() {
     assert_eq!(texts(&second.json["data"]["memories"]), ["m1", "m0"]);
     assert_eq!(second.json["data"]["hasMore"], json!(false));
 
+    // The api-client's spellings: `type` for the table, a 1-based `page`.
+    let paged = app
+        .get(&format!(
+            "/api/memory/{agent}/memories?type=messages&limit=2&page=2"
+        ))
+        .await;
+    assert_eq!(texts(&paged.json["data"]["memories"]), ["m3", "m2"]);
+
     let by_channel = app
         .get(&format!(
             "/api/memory/{agent}/memories?channelId={channel}&limit=1"

@@ -241,7 +241,7 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
     let none = app.post(&path, json!({"agentIds": [UNKNOWN]})).await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     assert!(none.json["error"].is_array(), "{}", none.json);
-    for body in [json!({}), json!({"agentIds": []}), json!({"agentIds": "x"})] {
+    for body in [json!({"agentIds": []}), json!({"agentIds": "x"})] {
         assert_coded(&app.post(&path, body).await, 400, "BAD_REQUEST", None);
     }
     assert_coded(
@@ -257,6 +257,65 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
         "INVALID_ID",
         None,
     );
+
+    // The api-client's body has no agentIds: the message server's running agents are meant.
+    let bare_server = Uuid::new_v4();
+    let bare = format!("/api/memory/groups/{bare_server}");
+    assert_coded(
+        &app.post(&bare, json!({"name": "Empty"})).await,
+        400,
+        "BAD_REQUEST",
+        None,
+    );
+    let now = chrono::Utc::now();
+    let server_row = eliza_domain::messaging::MessageServer {
+        id: eliza_domain::MessageServerId(bare_server),
+        name: "Team server".into(),
+        source_type: "test".into(),
+        source_id: None,
+        metadata: None,
+        created_at: now,
+        updated_at: now,
+    };
+    app.state
+        .store
+        .create_message_server(&server_row)
+        .await
+        .unwrap();
+    for agent in [a, b] {
+        app.state
+            .store
+            .add_agent_to_server(eliza_domain::MessageServerId(bare_server), agent)
+            .await
+            .unwrap();
+    }
+    app.state.agents.stop(b).await;
+    let from_server = app
+        .post(
+            &bare,
+            json!({"messageServerId": bare_server, "name": "Ours", "description": "the team"}),
+        )
+        .await;
+    assert_eq!(
+        from_server.status,
+        StatusCode::CREATED,
+        "{}",
+        from_server.json
+    );
+    let rooms_made = data(&from_server).as_array().unwrap().clone();
+    assert_eq!(
+        rooms_made.len(),
+        1,
+        "only the running agent: {rooms_made:?}"
+    );
+    let made = app
+        .state
+        .store
+        .get_world(eliza_domain::WorldId(bare_server))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(made.metadata, Some(json!({"description": "the team"})));
 
     let cleared = app.delete(&format!("{path}/memories")).await;
     assert_eq!(cleared.status, StatusCode::NO_CONTENT);

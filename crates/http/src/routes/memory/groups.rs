@@ -36,24 +36,29 @@ struct GroupRequest {
 }
 
 impl GroupRequest {
-    fn parse(server: Uuid, body: &Map<String, Value>) -> Result<GroupRequest, ApiError> {
-        let not_empty =
-            || ApiError::bad_request("BAD_REQUEST", "agentIds must be a non-empty array");
-        let ids = body
-            .get("agentIds")
-            .and_then(Value::as_array)
-            .filter(|ids| !ids.is_empty())
-            .ok_or_else(not_empty)?;
-        let agents = ids
-            .iter()
-            .map(|id| {
-                id.as_str()
-                    .and_then(|text| AgentId::parse(text).ok())
-                    .ok_or_else(|| {
-                        ApiError::invalid_id(format!("Invalid agent ID in agentIds: {id}"))
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+    /// `agents` stands in for an absent `agentIds`: the api-client sends `{messageServerId,
+    /// name, description}`, meaning the message server's own agents.
+    fn parse(
+        server: Uuid,
+        body: &Map<String, Value>,
+        server_agents: &[AgentId],
+    ) -> Result<GroupRequest, ApiError> {
+        let agents = match body.get("agentIds") {
+            None | Some(Value::Null) => server_agents.to_vec(),
+            Some(ids) => agent_ids(ids)?,
+        };
+        if agents.is_empty() {
+            return Err(ApiError::bad_request(
+                "BAD_REQUEST",
+                "agentIds must be a non-empty array",
+            ));
+        }
+        let mut metadata = optional_object(body, "metadata")?.cloned();
+        if let Some(description) = optional_string(body, "description")? {
+            metadata
+                .get_or_insert_with(Map::new)
+                .insert("description".into(), json!(description));
+        }
         Ok(GroupRequest {
             server,
             agents,
@@ -63,9 +68,34 @@ impl GroupRequest {
             source: optional_string(body, "source")?
                 .unwrap_or("client")
                 .to_owned(),
-            metadata: optional_object(body, "metadata")?.map(|m| Value::Object(m.clone())),
+            metadata: metadata.map(Value::Object),
         })
     }
+}
+
+fn agent_ids(ids: &Value) -> Result<Vec<AgentId>, ApiError> {
+    let ids = ids.as_array().ok_or_else(|| {
+        ApiError::bad_request("BAD_REQUEST", "agentIds must be a non-empty array")
+    })?;
+    ids.iter()
+        .map(|id| {
+            id.as_str()
+                .and_then(|text| AgentId::parse(text).ok())
+                .ok_or_else(|| ApiError::invalid_id(format!("Invalid agent ID in agentIds: {id}")))
+        })
+        .collect()
+}
+
+/// The running agents of a message server (for a body without `agentIds`).
+async fn running_server_agents(state: &AppState, server: Uuid) -> Result<Vec<AgentId>, ApiError> {
+    let agents = state
+        .store
+        .list_server_agents(eliza_domain::MessageServerId(server))
+        .await?;
+    Ok(agents
+        .into_iter()
+        .filter(|agent| state.agents.status(*agent) == AgentStatus::Active)
+        .collect())
 }
 
 fn server_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -76,7 +106,7 @@ fn server_id(raw: &str) -> Result<Uuid, ApiError> {
 #[utoipa::path(post, path = "/api/memory/groups/{messageServerId}", tag = "memory",
     summary = "A message server's world, with an API room for each of the agents",
     params(("messageServerId" = String, Path)),
-    request_body(content = Object, description = "`{agentIds: [UUID] (non-empty), name?, worldId?, source?, metadata?}`"),
+    request_body(content = Object, description = "`{agentIds?: [UUID] (non-empty; absent: the message server's running agents), name?, description?, worldId?, source?, metadata?}`"),
     responses(
         (status = 201, description = "`data:[{id, name, source, worldId, type:\"API\"}]`", body = Object),
         (status = 207, description = "Some agents failed: `{success:false, data:[…], errors:[{agentId, code, message, details}]}`", body = Object),
@@ -88,7 +118,14 @@ async fn create_group(
     path: web::Path<String>,
     body: JsonBody,
 ) -> ApiResult {
-    let request = GroupRequest::parse(server_id(&path)?, body.object()?)?;
+    let server = server_id(&path)?;
+    let body = body.object()?;
+    let server_agents = if body.contains_key("agentIds") {
+        Vec::new()
+    } else {
+        running_server_agents(&state, server).await?
+    };
+    let request = GroupRequest::parse(server, body, &server_agents)?;
     let mut created = Vec::new();
     let mut errors = Vec::new();
     for &agent in &request.agents {

@@ -101,7 +101,7 @@ async fn room_memories(
     let channel = eliza_domain::ids::validate_uuid(&raw_channel)
         .ok_or_else(|| ApiError::invalid_id(message))?;
     running_agent(&state, &raw_agent, message)?;
-    let mut params = ListParams::parse(&query, "tableName", ROOM_DEFAULT_LIMIT)?;
+    let mut params = ListParams::parse(&query, &["tableName", "type"], ROOM_DEFAULT_LIMIT)?;
     params.before = params.before.or_else(|| Some(Utc::now()));
     let room = room_of(agent, &channel.to_string());
     let memories = list(&state, query_of(agent, Some(room), &params)).await?;
@@ -127,10 +127,10 @@ async fn agent_page(
     state: &AppState,
     agent: AgentId,
     pairs: &[(String, String)],
-    table_key: &str,
+    table_keys: &[&str],
     time: TimeFormat,
 ) -> ApiResult {
-    let params = ListParams::parse(pairs, table_key, AGENT_DEFAULT_LIMIT)?;
+    let params = ListParams::parse(pairs, table_keys, AGENT_DEFAULT_LIMIT)?;
     let room = room_filter(agent, pairs)?;
     let mut query = query_of(agent, room, &params);
     query.limit = Some(params.limit + 1);
@@ -149,12 +149,13 @@ async fn agent_page(
     summary = "An agent's memories, newest first, paged",
     params(
         ("agentId" = String, Path),
-        ("tableName" = Option<String>, Query, description = "Default `messages`"),
+        ("tableName" = Option<String>, Query, description = "Default `messages` (also read as `type`)"),
         ("channelId" = Option<String>, Query, description = "Only this channel's room"),
         ("roomId" = Option<String>, Query, description = "Only this room"),
         ("limit" = Option<u32>, Query, description = "Default 100, at most 1000"),
         ("offset" = Option<u32>, Query),
-        ("before" = Option<String>, Query, description = "Epoch ms or ISO-8601"),
+        ("page" = Option<u32>, Query, description = "1-based, when `offset` is absent"),
+        ("before" = Option<String>, Query, description = "Epoch ms or ISO-8601 (also read as `to`)"),
         ("includeEmbedding" = Option<bool>, Query),
     ),
     responses(
@@ -167,7 +168,14 @@ async fn agent_memories(
     query: QueryPairs,
 ) -> ApiResult {
     let agent = running_agent(&state, &path, "Invalid agent ID")?;
-    agent_page(&state, agent, &query, "tableName", TimeFormat::Millis).await
+    agent_page(
+        &state,
+        agent,
+        &query,
+        &["tableName", "type"],
+        TimeFormat::Millis,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/memory/agents/{agentId}/memories", tag = "memory",
@@ -189,7 +197,14 @@ async fn seed_agent_memories(
     query: QueryPairs,
 ) -> ApiResult {
     let agent = running_agent(&state, &path, "Invalid agent ID")?;
-    agent_page(&state, agent, &query, "table", TimeFormat::Iso).await
+    agent_page(
+        &state,
+        agent,
+        &query,
+        &["table", "tableName"],
+        TimeFormat::Iso,
+    )
+    .await
 }
 
 /// The agent's own memory, or 404 "Memory not found" (another agent's memory is not found either).

@@ -21,20 +21,32 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    /// Reads `<table_key>` (default `messages`), `limit` (default `default_limit`), `offset`,
-    /// `before` (epoch ms or ISO-8601) and `includeEmbedding` (`true` only, as 1.7.2 compares).
+    /// Reads the table (the first of `table_keys` present, else `messages`), `limit` (default
+    /// `default_limit`), `offset` (or the api-client's 1-based `page`), `before` (or `to`; epoch
+    /// ms or ISO-8601) and `includeEmbedding` (`true` only, as 1.7.2 compares).
     pub fn parse(
         pairs: &[(String, String)],
-        table_key: &str,
+        table_keys: &[&str],
         default_limit: u32,
     ) -> Result<ListParams, ApiError> {
+        let limit = positive(pairs, "limit")?
+            .unwrap_or(default_limit)
+            .min(MAX_LIMIT);
+        let offset = match (count(pairs, "offset")?, positive(pairs, "page")?) {
+            (Some(offset), _) => offset,
+            (None, Some(page)) => (page - 1).saturating_mul(limit),
+            (None, None) => 0,
+        };
+        let before = first(pairs, "before").or_else(|| first(pairs, "to"));
         Ok(ListParams {
-            table: first(pairs, table_key).unwrap_or(MESSAGES_TABLE).to_owned(),
-            limit: positive(pairs, "limit")?
-                .unwrap_or(default_limit)
-                .min(MAX_LIMIT),
-            offset: count(pairs, "offset")?.unwrap_or(0),
-            before: first(pairs, "before").map(instant).transpose()?,
+            table: table_keys
+                .iter()
+                .find_map(|key| first(pairs, key))
+                .unwrap_or(MESSAGES_TABLE)
+                .to_owned(),
+            limit,
+            offset,
+            before: before.map(instant).transpose()?,
             include_embedding: first(pairs, "includeEmbedding") == Some("true"),
         })
     }
@@ -116,20 +128,31 @@ mod tests {
 
     #[test]
     fn defaults_and_caps() {
-        let params = ListParams::parse(&[], "tableName", 20).unwrap_or_else(|e| panic!("{e}"));
+        let params = ListParams::parse(&[], &["tableName"], 20).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (params.table.as_str(), params.limit, params.offset),
             ("messages", 20, 0)
         );
         assert!(!params.include_embedding && params.before.is_none());
-        let big = ListParams::parse(&pairs(&[("limit", "99999")]), "tableName", 20);
+        let big = ListParams::parse(&pairs(&[("limit", "99999")]), &["tableName"], 20);
         assert_eq!(big.map(|p| p.limit).ok(), Some(MAX_LIMIT));
     }
 
     #[test]
+    fn the_api_client_spellings_are_read_too() {
+        let params = ListParams::parse(
+            &pairs(&[("type", "facts"), ("page", "3"), ("limit", "10")]),
+            &["tableName", "type"],
+            20,
+        );
+        let params = params.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((params.table.as_str(), params.offset), ("facts", 20));
+    }
+
+    #[test]
     fn before_takes_millis_or_iso() {
-        let ms = ListParams::parse(&pairs(&[("before", "1700000000000")]), "t", 1);
-        let iso = ListParams::parse(&pairs(&[("before", "2023-11-14T22:13:20.000Z")]), "t", 1);
+        let ms = ListParams::parse(&pairs(&[("before", "1700000000000")]), &["t"], 1);
+        let iso = ListParams::parse(&pairs(&[("to", "2023-11-14T22:13:20.000Z")]), &["t"], 1);
         assert_eq!(
             ms.ok().and_then(|p| p.before),
             iso.ok().and_then(|p| p.before)
@@ -145,7 +168,7 @@ mod tests {
             ("offset", "1.5"),
             ("before", "yesterday"),
         ] {
-            let err = ListParams::parse(&pairs(&[bad]), "t", 1).err();
+            let err = ListParams::parse(&pairs(&[bad]), &["t"], 1).err();
             assert_eq!(err.map(|e| e.status.as_u16()), Some(400), "{bad:?}");
         }
     }
