@@ -20,6 +20,7 @@ mod messaging_fixture;
 mod messaging_flow;
 mod messaging_messages;
 mod messaging_servers;
+mod openapi;
 mod plugins;
 mod realtime;
 mod server;

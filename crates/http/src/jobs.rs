@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// `MAX_JOBS_IN_MEMORY` of 1.7.2.
@@ -34,7 +35,7 @@ const SWEEP_EVERY_MS: i64 = 1_000;
 pub const TIMEOUT_ERROR: &str = "Job timed out waiting for agent response";
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Pending,
@@ -79,9 +80,10 @@ impl JobStatus {
 }
 
 /// The agent's reply as a job reports it (`result.message`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReply {
+    #[schema(value_type = Uuid)]
     pub id: MessageId,
     pub content: String,
     pub author_id: String,
@@ -92,7 +94,7 @@ pub struct JobReply {
 }
 
 /// `result` of a completed job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobResult {
     pub message: JobReply,
@@ -100,12 +102,13 @@ pub struct JobResult {
 }
 
 /// A job; serializes to the 1.7.2 job object (`jobToResponse`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     #[serde(rename = "jobId")]
     pub id: Uuid,
     pub status: JobStatus,
+    #[schema(value_type = Uuid)]
     pub agent_id: AgentId,
     pub user_id: String,
     pub prompt: String,
@@ -118,6 +121,7 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The request's `metadata` (`{}` when none was sent).
+    #[schema(value_type = Object)]
     pub metadata: Value,
     /// The job's own channel (not part of the 1.7.2 job object).
     #[serde(skip)]

@@ -130,6 +130,105 @@ fn media_url(url: &str) -> String {
     }
 }
 
+/// The OpenAPI schemas of these shapes (camelCase, ISO-8601 times, absent optionals omitted).
+pub mod schema {
+    use serde::Serialize;
+    use serde_json::Value;
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct MessageServer {
+        pub id: Uuid,
+        pub name: String,
+        pub source_type: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<Value>,
+        /// ISO-8601.
+        pub created_at: String,
+        pub updated_at: String,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Channel {
+        pub id: Uuid,
+        pub message_server_id: Uuid,
+        pub name: String,
+        /// `SELF`, `DM`, `GROUP`, `VOICE_DM`, `VOICE_GROUP`, `FEED`, `THREAD`, `WORLD`, `FORUM`, `API`.
+        #[serde(rename = "type")]
+        pub channel_type: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_type: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub topic: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<Value>,
+        /// ISO-8601.
+        pub created_at: String,
+        pub updated_at: String,
+    }
+
+    /// A stored channel message.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CentralMessage {
+        pub id: Uuid,
+        pub channel_id: Uuid,
+        pub author_id: String,
+        pub content: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub raw_message: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_type: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<Value>,
+        pub in_reply_to_root_message_id: Option<Uuid>,
+        /// ISO-8601.
+        pub created_at: String,
+        pub updated_at: String,
+    }
+
+    /// A message of a channel's list: the stored message, its `metadata` completed from the raw
+    /// message (`thought`, `actions`, `attachments`), and its times in epoch milliseconds.
+    #[derive(Serialize, ToSchema)]
+    pub struct ListedMessage {
+        #[serde(flatten)]
+        pub message: CentralMessage,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    /// A message as the internal bus carries it (snake_case, `created_at` in epoch milliseconds).
+    #[derive(Serialize, ToSchema)]
+    pub struct BusMessage {
+        pub id: Uuid,
+        pub channel_id: Uuid,
+        pub message_server_id: Uuid,
+        pub author_id: String,
+        pub content: String,
+        pub created_at: i64,
+        pub source_type: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub raw_message: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub author_display_name: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub in_reply_to_message_id: Option<Uuid>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub source_id: Option<String>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

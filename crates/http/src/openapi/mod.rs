@@ -52,6 +52,7 @@ pub fn document() -> OpenApi {
         let on_api = path.starts_with("/api/");
         for method in ALL_METHODS {
             if let Some(operation) = operation_mut(item, &method) {
+                describe_responses(operation);
                 operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
                     RefOr::T(
                         ResponseBuilder::new()
@@ -97,6 +98,23 @@ pub fn document() -> OpenApi {
         .paths(paths)
         .components(Some(components))
         .build()
+}
+
+/// OpenAPI requires a description on every response: a response without one is described by
+/// its status's reason phrase.
+fn describe_responses(operation: &mut utoipa::openapi::path::Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            let reason = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| code.canonical_reason());
+            response.description = reason.unwrap_or("Response").to_owned();
+        }
+    }
 }
 
 const ALL_METHODS: [HttpMethod; 8] = [
@@ -171,6 +189,94 @@ mod tests {
             );
         }
         assert!(collected.routes.len() > 10);
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_responses_described() {
+        let value: serde_json::Value = serde_json::from_str(document_json()).unwrap_or_default();
+        let mut ids = std::collections::HashSet::new();
+        let paths = value["paths"].as_object().cloned().unwrap_or_default();
+        for (path, item) in &paths {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                assert!(!id.is_empty(), "{method} {path} has no operationId");
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+                let responses = operation["responses"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                assert!(responses.contains_key("default"), "{method} {path}");
+                for (status, response) in responses {
+                    assert!(
+                        response["description"]
+                            .as_str()
+                            .is_some_and(|d| !d.is_empty()),
+                        "{method} {path} {status} has no description"
+                    );
+                }
+            }
+        }
+        assert!(ids.len() > 100);
+    }
+
+    /// Registrations in `src/routes` that bypass [`Routes`] on purpose: (file, call, count).
+    const BYPASSES: &[(&str, &str, usize)] = &[
+        // `/api/agents/{agentId}/plugins/{tail:.*}`: any method, any depth (documented through
+        // `external`).
+        ("plugins.rs", ".route(", 1),
+        // The guarded plugin catch-alls under `/api` and at app level.
+        ("plugins.rs", ".service(", 2),
+        ("plugins.rs", "web::scope(", 2),
+    ];
+
+    const REGISTRATIONS: [&str; 4] = [".route(", "web::resource(", "web::scope(", ".service("];
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn route_modules_register_through_routes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        assert!(files.len() > 5, "no route modules under {}", root.display());
+        let mut found = std::collections::BTreeMap::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let name = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let code = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"));
+            for line in code {
+                for call in REGISTRATIONS {
+                    let count = line.matches(call).count();
+                    if count > 0 {
+                        *found.entry((name.clone(), call)).or_insert(0) += count;
+                    }
+                }
+            }
+        }
+        let allowed: std::collections::BTreeMap<_, _> = BYPASSES
+            .iter()
+            .map(|(file, call, count)| (((*file).to_owned(), *call), *count))
+            .collect();
+        assert_eq!(
+            found, allowed,
+            "route modules must register through `Routes` (crate::route!, add_wrapped, alias, \
+             external); a deliberate bypass belongs in BYPASSES with its reason"
+        );
     }
 
     #[test]

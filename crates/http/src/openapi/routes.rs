@@ -38,11 +38,17 @@ impl Collected {
         let mut schemas = Vec::new();
         schemas_of(&mut schemas);
         self.schemas.extend(schemas);
-        for method in &methods {
-            self.routes
-                .push((actix_method(method).to_string(), path.to_owned()));
+        let several = methods.len() > 1;
+        for method in methods {
+            let name = actix_method(&method).to_string();
+            let mut operation = operation.clone();
+            // One handler for several methods: each method's operation gets its own id.
+            if several && let Some(id) = operation.operation_id.as_mut() {
+                *id = format!("{id}_{}", name.to_ascii_lowercase());
+            }
+            self.routes.push((name, path.to_owned()));
+            self.paths.add_path_operation(path, vec![method], operation);
         }
-        self.paths.add_path_operation(path, methods, operation);
     }
 }
 

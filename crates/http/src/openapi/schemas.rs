@@ -13,6 +13,12 @@ pub struct Success<T> {
     pub data: T,
 }
 
+/// `{"message": …}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notice {
+    pub message: String,
+}
+
 /// Every error envelope of API spec §1.2 (family A's object, family B's string, the auth body,
 /// the global handler's numeric code, the groups route's array), as one schema.
 pub struct ErrorBody;
@@ -47,7 +53,8 @@ fn error_body_schema() -> Schema {
                     {"type": "object", "properties": {
                         "code": {"type": ["string", "integer"]},
                         "message": {"type": "string"},
-                        "details": {"type": "string"}
+                        "details": {"description": "A string (family A) or an object (sessions)"},
+                        "timestamp": {"type": "string"}
                     }},
                     {"type": "array", "items": {"type": "object"}}
                 ]

@@ -4,18 +4,19 @@
 
 use crate::error::{ApiError, ApiResult, ok};
 use crate::messaging::render::iso;
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use eliza_domain::log::{AgentLog, LogQuery};
 use eliza_domain::{AgentId, AgentStatus, LogId, RoomId};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{agent_id}/logs", web::get().to(list_logs))
-        .route(
-            "/agents/{agent_id}/logs/{log_id}",
-            web::delete().to(delete_log),
-        );
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, list_logs);
+    crate::route!(routes, delete_log);
 }
 
 /// `count` when absent (1.7.2's store default).
@@ -85,6 +86,21 @@ pub(crate) fn room_param(pairs: &[(String, String)]) -> Result<Option<RoomId>, A
         .transpose()
 }
 
+/// An agent log row.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Log {
+    pub id: Uuid,
+    /// ISO-8601.
+    pub created_at: String,
+    pub entity_id: Uuid,
+    pub room_id: Uuid,
+    /// `useModel:TEXT_LARGE`, `action`, `evaluator`, `run_event`, …
+    #[schema(rename = "type")]
+    pub log_type: String,
+    pub body: Value,
+}
+
 /// A log as 1.7.2 answers it: `{id, createdAt (ISO), entityId, roomId, type, body}`.
 pub fn log_json(log: &AgentLog) -> Value {
     json!({
@@ -99,6 +115,16 @@ pub fn log_json(log: &AgentLog) -> Value {
 
 /// Newest first. `count` wins over `limit` (the api-client and UI send `limit=50`, which 1.7.2 ignores);
 /// both are capped at [`MAX_COUNT`]. `excludeTypes` is applied before paging, so pages stay full.
+#[utoipa::path(get, path = "/api/agents/{agentId}/logs", tag = "agents", summary = "The running agent's logs, newest first",
+    params(("agentId" = Uuid, Path),
+        ("roomId" = Option<Uuid>, Query, description = "Only this room's logs"),
+        ("type" = Option<String>, Query, description = "Only logs of this type"),
+        ("count" = Option<u32>, Query, description = "Page size (default 10, at most 1000)"),
+        ("limit" = Option<u32>, Query, description = "Page size when `count` is absent"),
+        ("offset" = Option<u32>, Query),
+        ("excludeTypes" = Option<Vec<String>>, Query, explode, description = "Drop logs of these types (or whose `body.modelType` contains one)")),
+    responses((status = 200, body = Success<Vec<Log>>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running", body = ErrorBody)))]
 async fn list_logs(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -133,6 +159,10 @@ async fn list_logs(
 
 /// 204; 404 when the agent does not run or the log is not one of its logs (1.7.2 answers 204 for an
 /// unknown log).
+#[utoipa::path(delete, path = "/api/agents/{agentId}/logs/{logId}", tag = "agents", summary = "Delete one of the agent's logs",
+    params(("agentId" = Uuid, Path), ("logId" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running, or the log is not one of its logs", body = ErrorBody)))]
 async fn delete_log(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let (agent, log) = path.into_inner();
     let (Ok(agent), Ok(log)) = (AgentId::parse(&agent), LogId::parse(&log)) else {

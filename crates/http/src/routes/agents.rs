@@ -8,44 +8,128 @@ use crate::agent_ops::{
 use crate::body::JsonBody;
 use crate::character_source::{SourceError, characters_from_body};
 use crate::error::{ApiError, ApiResult, ok, success};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Notice, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use eliza_domain::{Agent, AgentId, AgentStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::cmp::Ordering;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents", web::get().to(list_agents))
-        .route("/agents", web::post().to(create_agent))
-        .route("/agent/start", web::post().to(create_and_start))
-        .route("/agents/{agent_id}", web::get().to(get_agent))
-        .route("/agents/{agent_id}", web::patch().to(update_agent))
-        .route("/agents/{agent_id}", web::delete().to(delete_agent))
-        .route("/agents/{agent_id}/start", web::post().to(start))
-        .route("/agents/{agent_id}/stop", web::post().to(stop))
-        .route("/agents/{agent_id}/restart", web::post().to(restart));
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, list_agents);
+    crate::route!(routes, create_agent);
+    crate::route!(routes, create_and_start);
+    crate::route!(routes, get_agent);
+    crate::route!(routes, update_agent);
+    crate::route!(routes, delete_agent);
+    crate::route!(routes, start);
+    crate::route!(routes, stop);
+    crate::route!(routes, restart);
 }
 
-/// The seed-002 list outside `/api` (`data` is an array of `{agentId, name, status, bio, enabled, createdAt, updatedAt}`).
-pub fn configure_seed_list(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/agents")
-            .wrap(actix_web::middleware::from_fn(
-                crate::middleware::require_api_key,
-            ))
-            .route(web::get().to(seed_list_agents)),
-    );
+/// The seed-002 list outside `/api`: the route carries the API-key middleware itself.
+pub fn configure_seed_list(routes: &mut Routes<'_>) {
+    routes.add_wrapped::<__path_seed_list_agents, _, _>("/agents", seed_list_agents, |route| {
+        route.wrap(from_fn(crate::middleware::require_api_key))
+    });
 }
 
 /// `?status=&offset=&limit=` of seeds 000/002; absent means "everything", as 1.7.2 answers.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `active`, `inactive` or `all`.
     status: Option<String>,
+    /// Agents to skip (a non-negative integer).
+    #[param(value_type = Option<u64>)]
     offset: Option<String>,
+    /// At most this many agents (a non-negative integer).
+    #[param(value_type = Option<u64>)]
     limit: Option<String>,
+}
+
+/// `GET /api/agents` item.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AgentSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub character_name: String,
+    /// The first bio line (the first character of a plain-string bio, as 1.7.2).
+    pub bio: Option<String>,
+    /// `active` or `inactive`.
+    pub status: String,
+}
+
+#[derive(ToSchema)]
+pub struct AgentList {
+    pub agents: Vec<AgentSummary>,
+    /// Agents matching `status`, before paging.
+    pub total: usize,
+}
+
+/// A seed-002 `GET /agents` item.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SeedAgent {
+    pub agent_id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub bio: Option<String>,
+    pub enabled: bool,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The stored agent: its character's fields (camelCase), plus these.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AgentDetails {
+    pub id: Uuid,
+    pub name: String,
+    pub username: String,
+    pub enabled: bool,
+    #[schema(rename = "server_id")]
+    pub server_id: Option<Uuid>,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// `active` or `inactive`.
+    pub status: String,
+}
+
+/// A created (or created and started) agent: its id and validated character (secrets encrypted).
+#[derive(ToSchema)]
+pub struct CreatedAgent {
+    pub id: Uuid,
+    #[schema(value_type = Object)]
+    pub character: Value,
+}
+
+/// `{id, name, status: "active"}`.
+#[derive(ToSchema)]
+pub struct StartedAgent {
+    pub id: Uuid,
+    pub name: String,
+    pub status: String,
+}
+
+/// `{characterJson}`, `{agent}` (a character or an array of them) or `{characterPath}` (a file on
+/// the server, or an http(s) URL of a JSON character or array).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CharacterSource {
+    pub character_json: Option<Value>,
+    pub agent: Option<Value>,
+    pub character_path: Option<String>,
 }
 
 struct Page {
@@ -127,6 +211,10 @@ fn compare_names(a: &str, b: &str) -> Ordering {
         .then_with(|| a.cmp(b))
 }
 
+#[utoipa::path(get, path = "/api/agents", tag = "agents", summary = "List the agents",
+    description = "Every stored agent, running ones first, then by name. Without `status`, `offset` and `limit` (seed extensions), everything, as 1.7.2.",
+    params(ListQuery),
+    responses((status = 200, body = Success<AgentList>), (status = 400, description = "A bad `status`, `offset` or `limit`", body = ErrorBody)))]
 async fn list_agents(state: web::Data<AppState>, query: web::Query<ListQuery>) -> ApiResult {
     let (total, agents) = sorted_agents(&state, &query.page(None)?).await?;
     let summaries: Vec<Value> = agents
@@ -144,6 +232,11 @@ async fn list_agents(state: web::Data<AppState>, query: web::Query<ListQuery>) -
     Ok(ok(json!({"agents": summaries, "total": total})))
 }
 
+#[utoipa::path(get, path = "/agents", tag = "agents", summary = "List the agents (seed 002 shape)",
+    description = "`data` is an array; 50 agents unless `limit` says otherwise. Errors are plain strings (family B).",
+    params(ListQuery),
+    responses((status = 200, body = Success<Vec<SeedAgent>>), (status = 400, body = ErrorBody)),
+    security((), ("apiKey" = [])))]
 async fn seed_list_agents(state: web::Data<AppState>, query: web::Query<ListQuery>) -> ApiResult {
     // Seed 002 reports errors as plain strings (family B).
     let as_plain = |err: ApiError| ApiError::plain(err.status, err.message);
@@ -206,6 +299,9 @@ async fn load_agent(state: &AppState, raw_id: &str) -> Result<Agent, ApiError> {
         .ok_or_else(|| ApiError::not_found("Agent not found"))
 }
 
+#[utoipa::path(get, path = "/api/agents/{agentId}", tag = "agents", summary = "One agent",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<AgentDetails>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_agent(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let agent = load_agent(&state, &path).await?;
     Ok(ok(agent_json(&agent, state.agents.status(agent.id))))
@@ -216,6 +312,10 @@ fn create_error(err: SourceError) -> ApiError {
     ApiError::bad_request("CREATE_ERROR", message.clone()).with_details(message)
 }
 
+#[utoipa::path(post, path = "/api/agents", tag = "agents", summary = "Create an agent (not started)",
+    request_body = CharacterSource,
+    responses((status = 201, description = "The first agent of the source", body = Success<CreatedAgent>),
+        (status = 400, description = "`CREATE_ERROR`: no or an invalid character", body = ErrorBody)))]
 async fn create_agent(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let characters = characters_from_body(&body.0).await.map_err(create_error)?;
     let mut first = None;
@@ -236,6 +336,10 @@ async fn create_agent(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
 }
 
 /// Seed 003: create (or update) from `characterPath`/`characterJson`, then start.
+#[utoipa::path(post, path = "/api/agent/start", tag = "agents", summary = "Create or update, then start (seed 003)",
+    request_body = CharacterSource,
+    responses((status = 200, description = "The first agent of the source", body = Success<CreatedAgent>),
+        (status = 400, body = ErrorBody)))]
 async fn create_and_start(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let characters = characters_from_body(&body.0).await.map_err(create_error)?;
     let mut first = None;
@@ -246,6 +350,11 @@ async fn create_and_start(state: web::Data<AppState>, body: JsonBody) -> ApiResu
     Ok(ok(first.unwrap_or_else(|| json!({}))))
 }
 
+#[utoipa::path(patch, path = "/api/agents/{agentId}", tag = "agents", summary = "Update an agent",
+    description = "A partial character; `settings` is deep-merged (a `null` value deletes a key). A running agent is updated (restarted when its plugins changed).",
+    params(("agentId" = Uuid, Path)),
+    request_body(content = Object, description = "Character fields to change"),
+    responses((status = 200, body = Success<AgentDetails>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_agent(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -273,6 +382,9 @@ async fn update_agent(
     Ok(ok(agent_json(&updated, state.agents.status(id))))
 }
 
+#[utoipa::path(delete, path = "/api/agents/{agentId}", tag = "agents", summary = "Stop and delete an agent",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_agent(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = parse_agent_id(&path)?;
     state.agents.stop(id).await;
@@ -288,12 +400,20 @@ async fn delete_agent(state: web::Data<AppState>, path: web::Path<String>) -> Ap
     }
 }
 
+#[utoipa::path(post, path = "/api/agents/{agentId}/start", tag = "agents", operation_id = "start_agent", summary = "Start an agent",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, description = "Started, or already running", body = Success<StartedAgent>),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn start(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let agent = load_agent(&state, &path).await?;
     start_agent(&state, &agent).await?;
     Ok(ok(started_body(&agent)))
 }
 
+#[utoipa::path(post, path = "/api/agents/{agentId}/stop", tag = "agents", operation_id = "stop_agent", summary = "Stop an agent",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, description = "`{message: \"Agent stopped\"}`", body = Success<Notice>),
+        (status = 400, body = ErrorBody), (status = 404, description = "Not running", body = ErrorBody)))]
 async fn stop(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = parse_agent_id(&path)?;
     if state.agents.stop(id).await {
@@ -304,6 +424,9 @@ async fn stop(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult 
 }
 
 /// Seed 001: stop when running, then start with the stored character.
+#[utoipa::path(post, path = "/api/agents/{agentId}/restart", tag = "agents", operation_id = "restart_agent", summary = "Restart an agent (seed 001)",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<StartedAgent>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn restart(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let agent = load_agent(&state, &path).await?;
     state.agents.stop(agent.id).await;

@@ -9,6 +9,7 @@ pub mod messaging;
 pub mod plugins;
 pub mod runs;
 pub mod server;
+pub mod socket_io;
 pub mod system;
 
 use crate::openapi::{self, Routes};
@@ -17,29 +18,22 @@ use crate::openapi::{self, Routes};
 pub fn configure_api(routes: &mut Routes<'_>) {
     // First: `/api/agents/worlds` must win over `/api/agents/{agentId}`.
     memory::configure(routes);
-    if let Some(cfg) = routes.actix() {
-        agents::configure(cfg);
-        plugins::configure(cfg);
-        agent_logs::configure(cfg);
-        runs::configure(cfg);
-        messaging::configure(cfg);
-    }
+    agents::configure(routes);
+    plugins::configure(routes);
+    agent_logs::configure(routes);
+    runs::configure(routes);
+    messaging::configure(routes);
     server::configure(routes);
-    if let Some(cfg) = routes.actix() {
-        system::configure(cfg);
-    }
+    system::configure(routes);
     openapi::configure(routes);
     // Last: only takes what no route above serves and a plugin route does.
-    if let Some(cfg) = routes.actix() {
-        plugins::configure_api_fallback(cfg);
-    }
+    plugins::configure_api_fallback(routes);
 }
 
 /// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, then plugin routes (`/<plugin><path>`).
 pub fn configure_public(routes: &mut Routes<'_>) {
     health::configure(routes);
-    if let Some(cfg) = routes.actix() {
-        agents::configure_seed_list(cfg);
-        plugins::configure_app_fallback(cfg);
-    }
+    socket_io::configure(routes);
+    agents::configure_seed_list(routes);
+    plugins::configure_app_fallback(routes);
 }

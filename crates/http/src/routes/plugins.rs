@@ -14,6 +14,8 @@
 
 use crate::error::{ApiError, ApiResult, ok};
 use crate::middleware::not_found;
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::guard::{self, GuardContext};
 use actix_web::http::StatusCode;
@@ -24,14 +26,20 @@ use eliza_runtime::AgentRuntime;
 use eliza_runtime::plugin::{PluginRequest, PluginResponse, PluginRoute};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 /// Panels and the agent-scoped plugin mount, inside `/api`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{agent_id}/panels", web::get().to(panels))
-        .route(
-            "/agents/{agent_id}/plugins/{tail:.*}",
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, panels);
+    routes.external::<__path_dispatch_agent_scoped>();
+    // Allowed outside `Routes`: every method and a path of any depth (`{tail:.*}`), which one
+    // documented path cannot serve. Documented above as `…/plugins/{path}`.
+    if let Some(cfg) = routes.actix() {
+        cfg.route(
+            "/agents/{agentId}/plugins/{tail:.*}",
             web::route().to(dispatch_agent_scoped),
         );
+    }
 }
 
 /// `/api/<name><path>`: register last inside `/api`.
@@ -40,21 +48,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// no route pattern, so requests no route serves keep the `unmatched` metrics label (plugin
 /// requests get it too). Keep it last: the pattern search stops at it, so routes registered
 /// after it would still be served but lose their metrics label.
-pub fn configure_api_fallback(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("")
-            .guard(guard::fn_guard(|ctx| guard_matches(ctx, Mount::Api)))
-            .default_service(web::to(dispatch_api)),
-    );
+///
+/// Allowed outside `Routes` (a guarded catch-all, not one path); described in the document by
+/// the agent-scoped operation.
+pub fn configure_api_fallback(routes: &mut Routes<'_>) {
+    if let Some(cfg) = routes.actix() {
+        cfg.service(
+            web::scope("")
+                .guard(guard::fn_guard(|ctx| guard_matches(ctx, Mount::Api)))
+                .default_service(web::to(dispatch_api)),
+        );
+    }
 }
 
 /// `/<name><path>` outside `/api`: register last at app level (see [`configure_api_fallback`]).
-pub fn configure_app_fallback(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("")
-            .guard(guard::fn_guard(|ctx| guard_matches(ctx, Mount::App)))
-            .default_service(web::to(dispatch_app)),
-    );
+pub fn configure_app_fallback(routes: &mut Routes<'_>) {
+    if let Some(cfg) = routes.actix() {
+        cfg.service(
+            web::scope("")
+                .guard(guard::fn_guard(|ctx| guard_matches(ctx, Mount::App)))
+                .default_service(web::to(dispatch_app)),
+        );
+    }
 }
 
 /// 400 in family F.
@@ -99,6 +114,18 @@ fn panel_list(runtime: &AgentRuntime, agent: AgentId) -> Vec<Value> {
         .collect()
 }
 
+/// A plugin panel: a named public GET route of a running agent.
+#[derive(ToSchema)]
+pub struct Panel {
+    pub name: String,
+    /// `/api/agents/<agentId>/plugins/<plugin><route>?agentId=<agentId>`.
+    pub path: String,
+}
+
+#[utoipa::path(get, path = "/api/agents/{agentId}/panels", tag = "plugins", summary = "The running agent's plugin panels",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<Vec<Panel>>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running", body = ErrorBody)))]
 async fn panels(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let agent =
         AgentId::parse(&path).map_err(|_| ApiError::invalid_id("Invalid agent ID format"))?;
@@ -333,6 +360,16 @@ async fn call(
 }
 
 /// `/api/agents/<id>/plugins/<name><path>`: the agent of `?agentId=`, else the path's.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/api/agents/{agentId}/plugins/{path}", tag = "plugins",
+    summary = "A plugin route of a running agent",
+    description = "Serves the route `/<plugin><route>` of the agent's plugins; `{path}` is `<plugin><route>` and may span several segments. \
+        The same routes are also reachable, for `?agentId=` or else the first running agent serving them, at `/api/<plugin><route>` (API key) \
+        and `/<plugin><route>` (no API key); those two only answer paths a plugin route serves, so they are not listed as paths here.",
+    params(("agentId" = Uuid, Path), ("path" = String, Path, description = "`<plugin><route>`"),
+        ("agentId" = Option<String>, Query, description = "The agent whose routes to use instead of the path's")),
+    responses((status = 200, description = "The plugin route's answer, with the status, content type and body it gives"),
+        (status = 400, description = "`INVALID_AGENT_ID`", body = ErrorBody),
+        (status = 404, description = "`AGENT_NOT_FOUND` (not running), or no plugin route there", body = ErrorBody)))]
 async fn dispatch_agent_scoped(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -7,6 +7,8 @@
 //! status `error`. Unlike 1.7.2 there is no 15 s cache, and an unknown run is a 404.
 
 use crate::error::{ApiError, ApiResult, ok};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::routes::agent_logs::{QueryPairs, first, invalid_query, require_running, room_param};
 use crate::state::AppState;
 use actix_web::web;
@@ -15,10 +17,12 @@ use eliza_domain::AgentId;
 use eliza_domain::ids::validate_uuid;
 use eliza_domain::log::{AgentLog, RunCounts, RunQuery, RunStatus, RunSummary};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agents/{agent_id}/runs", web::get().to(list_runs))
-        .route("/agents/{agent_id}/runs/{run_id}", web::get().to(get_run));
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, list_runs);
+    crate::route!(routes, get_run);
 }
 
 const DEFAULT_LIMIT: u32 = 20;
@@ -64,6 +68,54 @@ fn js_number(text: &str) -> Option<f64> {
         .filter(|value| value.is_finite())
 }
 
+/// What a run did.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RunCountsBody {
+    pub actions: u64,
+    pub model_calls: u64,
+    pub errors: u64,
+    pub evaluators: u64,
+}
+
+/// A run of the list.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RunListItem {
+    pub run_id: String,
+    /// `started`, `completed`, `timeout` or `error`.
+    pub status: String,
+    /// Epoch milliseconds.
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub message_id: Option<String>,
+    pub room_id: Option<Uuid>,
+    pub entity_id: Option<Uuid>,
+    pub metadata: Value,
+    pub counts: RunCountsBody,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RunList {
+    pub runs: Vec<RunListItem>,
+    pub total: u64,
+    pub has_more: bool,
+}
+
+/// One run: `summary` `{runId, status, startedAt, endedAt, durationMs, messageId, roomId,
+/// entityId, counts}` (unknown values omitted) and its `events` `{type, timestamp, data}`,
+/// oldest first (`RUN_STARTED`, `RUN_ENDED`, `ACTION_STARTED`, `ACTION_COMPLETED`, `MODEL_USED`,
+/// `EVALUATOR_COMPLETED`, `EMBEDDING_EVENT`).
+#[derive(ToSchema)]
+pub struct RunDetail {
+    #[schema(value_type = Object)]
+    pub summary: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+}
+
 fn counts_json(counts: &RunCounts) -> Value {
     json!({
         "actions": counts.actions,
@@ -103,6 +155,15 @@ fn summary_json(run: &RunSummary) -> Value {
     Value::Object(map)
 }
 
+#[utoipa::path(get, path = "/api/agents/{agentId}/runs", tag = "agents", summary = "The running agent's runs, newest first",
+    params(("agentId" = Uuid, Path),
+        ("roomId" = Option<Uuid>, Query),
+        ("status" = Option<String>, Query, description = "`started`, `completed`, `timeout`, `error` or `all`; anything else is ignored"),
+        ("limit" = Option<f64>, Query, description = "Default 20, between 1 and 100"),
+        ("from" = Option<f64>, Query, description = "Epoch milliseconds"),
+        ("to" = Option<f64>, Query, description = "Epoch milliseconds")),
+    responses((status = 200, body = Success<RunList>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running", body = ErrorBody)))]
 /// Newest start first; `status` other than `started`, `completed`, `timeout`, `error` (or `all`) is ignored.
 async fn list_runs(
     state: web::Data<AppState>,
@@ -133,6 +194,10 @@ async fn list_runs(
     })))
 }
 
+#[utoipa::path(get, path = "/api/agents/{agentId}/runs/{runId}", tag = "agents", summary = "One run and its events",
+    params(("agentId" = Uuid, Path), ("runId" = Uuid, Path), ("roomId" = Option<Uuid>, Query)),
+    responses((status = 200, body = Success<RunDetail>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running, or has no row of that run", body = ErrorBody)))]
 /// One run: `{summary, events}`, events oldest first; 404 when the agent has no row of that run.
 async fn get_run(
     state: web::Data<AppState>,

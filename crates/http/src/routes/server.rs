@@ -49,7 +49,7 @@ async fn hello() -> HttpResponse {
     HttpResponse::Ok().json(json!({"message": "Hello World!"}))
 }
 
-#[utoipa::path(get, path = "/api/server/status", tag = "server", summary = "Running agent count",
+#[utoipa::path(get, path = "/api/server/status", tag = "server", operation_id = "server_status", summary = "Running agent count",
     responses((status = 200, description = "`{status:\"ok\",agentCount,timestamp}`", body = Object)))]
 async fn status(state: web::Data<AppState>) -> HttpResponse {
     let agent_count = state.agents.running().len();
@@ -57,13 +57,13 @@ async fn status(state: web::Data<AppState>) -> HttpResponse {
         .json(json!({"status": "ok", "agentCount": agent_count, "timestamp": iso_now()}))
 }
 
-#[utoipa::path(get, path = "/api/server/health", tag = "server",
+#[utoipa::path(get, path = "/api/server/health", tag = "server", operation_id = "server_health",
     responses((status = 200, body = super::health::HealthReport), (status = 503, description = "No agent runs", body = super::health::HealthReport)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     health_report(&state, HealthVariant::Server)
 }
 
-#[utoipa::path(post, path = "/api/server/stop", tag = "server", summary = "Stop the server (local caller or API key)",
+#[utoipa::path(post, path = "/api/server/stop", tag = "server", operation_id = "stop_server", summary = "Stop the server (local caller or API key)",
     responses((status = 200, description = "`{message:\"Server stopping...\"}`", body = Object), (status = 403, body = crate::openapi::schemas::ErrorBody)))]
 /// Stops the server, but only for a local caller or one presenting the API key: without a token
 /// configured, `/api` is open and anyone could otherwise shut the server down.

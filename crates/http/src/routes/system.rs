@@ -4,37 +4,109 @@
 use super::health::iso_now;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
+use actix_web::HttpResponse;
 use actix_web::error::BlockingError;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, ServiceConfig};
-use actix_web::{HttpResponse, Resource};
+use actix_web::web;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// The elizaOS version reported to clients, which compare it (the UI shows it too).
 const COMPATIBLE_VERSION: &str = "1.7.2";
 const INVALID_CONTENT: &str = r#"Missing or invalid "content" in request body"#;
 
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(
-        web::scope("/system")
-            .route("/version", web::get().to(version))
-            .route("/config", web::get().to(config))
-            .route("/status", web::get().to(status))
-            .service(env_routes("/env/local"))
-            .service(env_routes("/environment")),
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, version);
+    crate::route!(routes, config);
+    crate::route!(routes, status);
+    routes.with_prefix_alias(
+        "/api/system/env/local",
+        "/api/system/environment",
+        |routes| {
+            crate::route!(routes, get_env);
+            crate::route!(routes, update_env);
+        },
     );
 }
 
-fn env_routes(path: &str) -> Resource {
-    web::resource(path)
-        .route(web::get().to(get_env))
-        .route(web::post().to(update_env))
+#[derive(ToSchema)]
+pub struct Version {
+    /// The elizaOS version this server is compatible with.
+    pub version: String,
+    pub source: String,
+    /// ISO-8601.
+    pub timestamp: String,
+    pub environment: String,
+    /// Seconds.
+    pub uptime: f64,
+    /// `eliza-rs <version>`.
+    pub server: String,
 }
 
+/// Which model provider serves each model type of a running agent.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ModelProviders {
+    pub agent_id: Uuid,
+    pub name: String,
+    /// `{TEXT_LARGE: "local", …}`.
+    pub models: BTreeMap<String, String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SystemConfig {
+    /// Whether data isolation is on.
+    pub requires_auth: bool,
+    pub model_providers: Vec<ModelProviders>,
+}
+
+#[derive(ToSchema)]
+pub struct MemoryUse {
+    /// Bytes.
+    pub used: u64,
+    pub total: u64,
+}
+
+#[derive(ToSchema)]
+pub struct AgentCounts {
+    pub active: u64,
+    pub total: u64,
+}
+
+#[derive(ToSchema)]
+pub struct SystemStatus {
+    pub status: String,
+    /// Seconds.
+    pub uptime: f64,
+    pub memory: MemoryUse,
+    pub agents: AgentCounts,
+}
+
+/// `{content: {KEY: value}}` (1.7.2), `{variables: {…}}`, or the record itself; values are
+/// strings, numbers or booleans.
+#[derive(ToSchema)]
+pub struct EnvUpdateBody {
+    pub content: Option<BTreeMap<String, Value>>,
+    pub variables: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(ToSchema)]
+pub struct EnvUpdated {
+    pub success: bool,
+    pub message: String,
+}
+
+#[utoipa::path(get, path = "/api/system/version", tag = "system", summary = "Version and uptime",
+    responses((status = 200, body = Version)))]
 async fn version(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "version": COMPATIBLE_VERSION,
@@ -48,6 +120,8 @@ async fn version(state: web::Data<AppState>) -> HttpResponse {
 
 /// 1.7.2's `requiresAuth`, and (ours) which model provider serves each running agent:
 /// `modelProviders: [{agentId, name, models: {TEXT_LARGE: "local", …}}]`.
+#[utoipa::path(get, path = "/api/system/config", tag = "system", summary = "Server configuration",
+    responses((status = 200, body = Success<SystemConfig>)))]
 async fn config(state: web::Data<AppState>) -> HttpResponse {
     let providers: Vec<Value> = state
         .runtimes
@@ -71,6 +145,8 @@ async fn config(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Seed 001's status: uptime, process memory and agent counts.
+#[utoipa::path(get, path = "/api/system/status", tag = "system", summary = "Uptime, memory and agent counts (seed 001)", operation_id = "system_status",
+    responses((status = 200, body = Success<SystemStatus>)))]
 async fn status(state: web::Data<AppState>) -> ApiResult {
     let total = state
         .store
@@ -94,6 +170,8 @@ async fn status(state: web::Data<AppState>) -> ApiResult {
 /// Serialises `.env` writes within the process (read-modify-write).
 static ENV_WRITE: Mutex<()> = Mutex::new(());
 
+#[utoipa::path(get, path = "/api/system/env/local", tag = "system", summary = "The variables of the nearest `.env`",
+    responses((status = 200, description = "`{}` when there is no `.env`", body = Success<BTreeMap<String, String>>)))]
 async fn get_env(state: web::Data<AppState>) -> ApiResult {
     let dir = state.config.env_dir.clone();
     let vars = blocking(web::block(move || env_file::read_nearest(&dir)).await)
@@ -102,6 +180,10 @@ async fn get_env(state: web::Data<AppState>) -> ApiResult {
 }
 
 /// Merges the posted variables into the nearest `.env`, creating one in `env_dir` if none exists.
+#[utoipa::path(post, path = "/api/system/env/local", tag = "system", summary = "Set variables in the nearest `.env`",
+    description = "Replaces each variable's assignment in place and appends new ones; without a `.env`, one is created in the server's directory.",
+    request_body = EnvUpdateBody,
+    responses((status = 200, body = EnvUpdated), (status = 400, description = "`INVALID_INPUT`", body = ErrorBody)))]
 async fn update_env(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let updates = env_updates(&body.0)?;
     let dir = state.config.env_dir.clone();

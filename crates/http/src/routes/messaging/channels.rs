@@ -8,7 +8,10 @@ use super::params::{
 use crate::agent_ops::ensure_default_server;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
+use crate::messaging::render::schema::Channel as ChannelSchema;
 use crate::messaging::render::{channel_json, iso};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -18,43 +21,68 @@ use eliza_domain::messaging::{Channel, ChannelType, ChannelUpdate};
 use eliza_domain::{AgentId, ChannelId, MessageServerId, Store};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-/// The canonical prefix and its deprecated alias.
-pub const CHANNELS: [&str; 2] = ["/messaging/channels", "/messaging/central-channels"];
+/// The channels prefix, and its deprecated alias (see `messaging::configure`).
+pub const CHANNELS: &str = "/api/messaging/channels";
+pub const CENTRAL_CHANNELS: &str = "/api/messaging/central-channels";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/messaging/dm-channel", web::get().to(dm_channel));
-    for base in CHANNELS {
-        cfg.route(base, web::post().to(create_channel))
-            .route(
-                &format!("{base}/{{channel_id}}/details"),
-                web::get().to(details),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}/participants"),
-                web::get().to(participants),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}/agents"),
-                web::get().to(channel_agents),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}/agents"),
-                web::post().to(add_agent),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}/agents/{{agent_id}}"),
-                web::delete().to(remove_agent),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}"),
-                web::patch().to(update_channel),
-            )
-            .route(
-                &format!("{base}/{{channel_id}}"),
-                web::delete().to(delete_channel),
-            );
-    }
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, dm_channel);
+    crate::route!(routes, create_channel);
+    crate::route!(routes, details);
+    crate::route!(routes, participants);
+    crate::route!(routes, channel_agents);
+    crate::route!(routes, add_agent);
+    crate::route!(routes, remove_agent);
+    crate::route!(routes, update_channel);
+    crate::route!(routes, delete_channel);
+}
+
+/// A new channel. The server may also be named `server_id` (deprecated) or `messageServerId`;
+/// absent, it is this instance's server.
+#[derive(ToSchema)]
+pub struct CreateChannelBody {
+    pub name: String,
+    pub message_server_id: Option<Uuid>,
+    /// Or `participantIds`.
+    #[schema(rename = "participantCentralUserIds")]
+    pub participant_central_user_ids: Option<Vec<Uuid>>,
+    /// A channel type; default `GROUP`.
+    #[schema(rename = "type")]
+    pub channel_type: Option<String>,
+    #[schema(rename = "sourceType")]
+    pub source_type: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// What to change: `participantCentralUserIds` replaces the set, `metadata` the metadata
+/// (`null` clears it).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpdateChannelBody {
+    pub name: Option<String>,
+    pub participant_central_user_ids: Option<Vec<Uuid>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ChannelParticipants {
+    pub channel_id: Uuid,
+    pub participants: Vec<String>,
+}
+
+/// An agent joined or left a channel.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ChannelMembership {
+    pub channel_id: Uuid,
+    pub agent_id: Uuid,
+    pub message: String,
 }
 
 /// What a new channel is made of; shared by explicit creation, DMs and auto-creation on post.
@@ -152,6 +180,10 @@ fn channel_type(value: Option<&Value>, invalid: &str) -> Result<ChannelType, Api
     }
 }
 
+#[utoipa::path(post, path = "/api/messaging/channels", tag = "messaging", summary = "Create a channel",
+    request_body = CreateChannelBody,
+    responses((status = 201, body = Success<ChannelSchema>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The server does not exist", body = ErrorBody)))]
 async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let body = body.object()?;
     let server = server_of(body)?;
@@ -175,15 +207,23 @@ async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult
     Ok(success(StatusCode::CREATED, channel_json(&channel)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct DmQuery {
+    #[param(value_type = Option<Uuid>)]
     current_user_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
     target_user_id: Option<String>,
+    /// Used when it names a known server, else this instance's server.
+    #[param(value_type = Option<Uuid>)]
     dm_server_id: Option<String>,
 }
 
 /// Finds or creates the DM channel of two entities, named `DM-<id1>-<id2>` (sorted).
+#[utoipa::path(get, path = "/api/messaging/dm-channel", tag = "messaging", summary = "Find or create the DM channel of two entities",
+    params(DmQuery),
+    responses((status = 200, body = Success<ChannelSchema>), (status = 400, body = ErrorBody)))]
 async fn dm_channel(state: web::Data<AppState>, query: web::Query<DmQuery>) -> ApiResult {
     let missing = || bad_request("Missing targetUserId or currentUserId");
     let uuid = |value: &Option<String>| {
@@ -256,6 +296,9 @@ pub async fn find_channel(state: &AppState, id: ChannelId) -> Result<Channel, Ap
         .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Channel not found"))
 }
 
+#[utoipa::path(get, path = "/api/messaging/channels/{channelId}/details", tag = "messaging", summary = "One channel",
+    params(("channelId" = Uuid, Path)),
+    responses((status = 200, body = Success<ChannelSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn details(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let channel = find_channel(&state, channel_id(&path, "Invalid channelId")?).await?;
     Ok(ok(channel_json(&channel)))
@@ -270,11 +313,17 @@ async fn participant_list(state: &AppState, id: ChannelId) -> Result<Vec<String>
 }
 
 /// A plain array of entity ids, as 1.7.2 answers (the web UI also accepts `{participants}`).
+#[utoipa::path(get, path = "/api/messaging/channels/{channelId}/participants", tag = "messaging", summary = "A channel's participants (entity ids)",
+    params(("channelId" = Uuid, Path)),
+    responses((status = 200, body = Success<Vec<String>>), (status = 400, body = ErrorBody)))]
 async fn participants(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId")?;
     Ok(ok(participant_list(&state, id).await?))
 }
 
+#[utoipa::path(get, path = "/api/messaging/channels/{channelId}/agents", tag = "messaging", summary = "A channel's participants",
+    params(("channelId" = Uuid, Path)),
+    responses((status = 200, body = Success<ChannelParticipants>), (status = 400, body = ErrorBody)))]
 async fn channel_agents(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId format")?;
     let participants = participant_list(&state, id).await?;
@@ -286,6 +335,10 @@ fn channel_and_agent(channel: &str, agent: &str) -> Result<(ChannelId, AgentId),
     Ok((parse_id(channel, message)?, parse_id(agent, message)?))
 }
 
+#[utoipa::path(post, path = "/api/messaging/channels/{channelId}/agents", tag = "messaging", summary = "Add an agent to a channel",
+    params(("channelId" = Uuid, Path)),
+    request_body = super::servers::AgentIdBody,
+    responses((status = 201, body = Success<ChannelMembership>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn add_agent(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -306,6 +359,10 @@ async fn add_agent(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/messaging/channels/{channelId}/agents/{agentId}", tag = "messaging", summary = "Remove an agent from a channel",
+    params(("channelId" = Uuid, Path), ("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<ChannelMembership>), (status = 400, body = ErrorBody),
+        (status = 404, description = "No such channel, or the agent is not a participant", body = ErrorBody)))]
 async fn remove_agent(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let (channel, agent) = channel_and_agent(&path.0, &path.1)?;
     find_channel(&state, channel).await?;
@@ -351,6 +408,10 @@ fn channel_update(body: &Map<String, Value>) -> Result<ChannelUpdate, ApiError> 
     })
 }
 
+#[utoipa::path(patch, path = "/api/messaging/channels/{channelId}", tag = "messaging", summary = "Update a channel",
+    params(("channelId" = Uuid, Path)),
+    request_body = UpdateChannelBody,
+    responses((status = 200, body = Success<ChannelSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -368,6 +429,9 @@ async fn update_channel(
 }
 
 /// 204 whether or not the channel existed (deleting is idempotent, as in 1.7.2).
+#[utoipa::path(delete, path = "/api/messaging/channels/{channelId}", tag = "messaging", summary = "Delete a channel",
+    params(("channelId" = Uuid, Path)),
+    responses((status = 204, description = "Deleted, or there was no such channel"), (status = 400, body = ErrorBody)))]
 async fn delete_channel(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId")?;
     state

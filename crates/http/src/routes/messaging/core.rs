@@ -9,7 +9,10 @@ use super::params::{
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
 use crate::messaging::render::message_json;
+use crate::messaging::render::schema::CentralMessage as CentralMessageSchema;
 use crate::messaging::{Post, Posted};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -18,25 +21,112 @@ use eliza_bus::{MessageOrigin, NewMessage};
 use eliza_domain::messaging::{CentralMessage, Channel};
 use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId, string_to_uuid};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/messaging/submit",
-        web::post().to(|state, body| store_agent_message(state, body, MessageOrigin::AgentReply)),
-    )
-    .route(
-        "/messaging/action",
-        web::post().to(|state, body| store_agent_message(state, body, MessageOrigin::Action)),
-    )
-    .route(
-        "/messaging/action/{message_id}",
-        web::patch().to(update_action),
-    )
-    .route(
-        "/messaging/ingest-external",
-        web::post().to(ingest_external),
-    )
-    .route("/messaging/complete", web::post().to(complete));
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, submit);
+    crate::route!(routes, action);
+    crate::route!(routes, update_action);
+    crate::route!(routes, ingest_external);
+    crate::route!(routes, complete);
+}
+
+/// The `/submit` and `/action` body in 1.7.2's form. The api-client's camelCase form
+/// `{agentId, channelId, content, inReplyToMessageId?, metadata?}` is accepted too.
+#[derive(ToSchema)]
+pub struct AgentMessageBody {
+    pub channel_id: Uuid,
+    /// Or the deprecated `server_id`.
+    pub message_server_id: Uuid,
+    pub author_id: Uuid,
+    pub content: String,
+    pub source_type: String,
+    /// Any truthy JSON value.
+    pub raw_message: Value,
+    /// The id to store the message under.
+    #[schema(rename = "messageId")]
+    pub message_id: Option<Uuid>,
+    pub in_reply_to_message_id: Option<Uuid>,
+    /// `agentName`, `attachments`, `agent_id`, `channelType`, `isDm`…
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// A `PATCH /action/:id` body: a falsy field keeps the stored value.
+#[derive(ToSchema)]
+pub struct ActionUpdateBody {
+    pub content: Option<String>,
+    pub raw_message: Option<Value>,
+    pub source_type: Option<String>,
+    pub in_reply_to_message_id: Option<Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub author_id: Option<Uuid>,
+}
+
+/// `/ingest-external` in 1.7.2's form: one message. The api-client's batch form
+/// `{platform, channelId, messages: [{id, authorId, content, timestamp, metadata}]}` is accepted too.
+#[derive(ToSchema)]
+pub struct ExternalMessageBody {
+    pub channel_id: Uuid,
+    /// Or the deprecated `server_id`.
+    pub message_server_id: Uuid,
+    pub author_id: String,
+    pub content: String,
+    pub author_display_name: Option<String>,
+    pub raw_message: Option<Value>,
+    /// The platform's message id: the same one is stored once.
+    pub source_id: Option<String>,
+    /// Default `external`.
+    pub source_type: Option<String>,
+    pub in_reply_to_message_id: Option<Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// `{success: true, message, data}`: `data` is `{messageId}` for one message, `{processed,
+/// messageIds}` for a batch.
+#[derive(ToSchema)]
+pub struct Ingested {
+    pub success: bool,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// `{channel_id}` (1.7.2's connector) or `{messageId}` (the api-client), and who answered.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CompleteBody {
+    #[schema(rename = "channel_id")]
+    pub channel_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Completed {
+    pub success: bool,
+    pub channel_id: Uuid,
+    pub message_id: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/messaging/submit", tag = "messaging", summary = "Store an agent's reply and announce it",
+    request_body = AgentMessageBody,
+    responses((status = 201, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The channel does not exist", body = ErrorBody)))]
+async fn submit(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
+    store_agent_message(state, body, MessageOrigin::AgentReply).await
+}
+
+#[utoipa::path(post, path = "/api/messaging/action", tag = "messaging", summary = "Store an agent's action notice and announce it",
+    request_body = AgentMessageBody,
+    responses((status = 201, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The channel does not exist", body = ErrorBody)))]
+async fn action(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
+    store_agent_message(state, body, MessageOrigin::Action).await
 }
 
 const MISSING_SUBMIT_FIELDS: &str = "Missing required fields: channel_id, message_server_id, author_id, content, source_type, raw_message";
@@ -201,6 +291,11 @@ fn apply_action_update(
     Ok(())
 }
 
+#[utoipa::path(patch, path = "/api/messaging/action/{messageId}", tag = "messaging", summary = "Update an action notice",
+    params(("messageId" = Uuid, Path)),
+    request_body = ActionUpdateBody,
+    responses((status = 200, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody),
+        (status = 404, description = "`Message not found`", body = ErrorBody)))]
 async fn update_action(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -338,6 +433,10 @@ async fn ingest(
 }
 
 /// 202: stored, announced and handed to the channel's agents.
+#[utoipa::path(post, path = "/api/messaging/ingest-external", tag = "messaging", summary = "Ingest a message from another platform",
+    request_body = ExternalMessageBody,
+    responses((status = 202, description = "Stored, announced and handed to the channel's agents", body = Ingested),
+        (status = 400, body = ErrorBody), (status = 404, description = "The channel does not exist", body = ErrorBody)))]
 async fn ingest_external(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let body = body.object()?;
     let batch = body.get("channel_id").is_none() && body.get("messages").is_some();
@@ -363,6 +462,11 @@ async fn ingest_external(state: web::Data<AppState>, body: JsonBody) -> ApiResul
 
 /// `{channel_id}` (1.7.2's connector) or `{messageId, status}` (the api-client): tells the channel's
 /// UI the agent is done (`messageComplete`, `controlMessage` enable_input).
+#[utoipa::path(post, path = "/api/messaging/complete", tag = "messaging", summary = "Tell a channel's clients the agent is done",
+    description = "Emits `messageComplete` and `controlMessage` `enable_input` to the channel (1.7.2 has no such route).",
+    request_body = CompleteBody,
+    responses((status = 200, body = Success<Completed>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The channel or message does not exist", body = ErrorBody)))]
 async fn complete(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let body = body.object()?;
     let channel: Option<ChannelId> = optional_uuid(

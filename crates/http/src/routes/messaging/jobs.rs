@@ -7,36 +7,96 @@
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{
-    DEFAULT_TIMEOUT_MS, JobRegistry, JobReply, JobStatus, MAX_CONTENT_LENGTH, MAX_METADATA_SIZE,
-    MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, NewJob,
+    DEFAULT_TIMEOUT_MS, Job, JobRegistry, JobReply, JobStatus, MAX_CONTENT_LENGTH,
+    MAX_METADATA_SIZE, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, NewJob,
 };
 use crate::messaging::{NoReply, Post, ReplyWatch};
+use crate::openapi::Routes;
+use crate::openapi::schemas::ErrorBody;
 use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::{bad_request, store_error};
 use crate::sessions::{js_length, js_parse_int};
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, ServiceConfig};
+use actix_web::web;
 use chrono::Utc;
 use eliza_bus::{BusMessage, MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
 use eliza_domain::messaging::{Channel, ChannelType};
 use eliza_domain::{AgentId, ChannelId, MessageServerId};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Agents post this before running an action; the job waits for the message after it (1.7.2).
 const ACTION_NOTICE_PREFIX: &str = "Executing action:";
 
-/// Full paths: this is mounted inside the `/api` scope. `health` comes before `{job_id}`.
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.route("/messaging/jobs", web::post().to(create_job))
-        .route("/messaging/jobs", web::get().to(list_jobs))
-        .route("/messaging/jobs/health", web::get().to(health))
-        .route("/messaging/jobs/{job_id}", web::get().to(get_job));
+/// `health` comes before `{jobId}`.
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, create_job);
+    crate::route!(routes, list_jobs);
+    crate::route!(routes, health);
+    crate::route!(routes, get_job);
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateJobBody {
+    pub user_id: Uuid,
+    /// 1 to 50000 characters.
+    pub content: String,
+    /// A running agent; default the first one.
+    pub agent_id: Option<Uuid>,
+    /// At most 10000 characters of JSON.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    /// 1000 to 300000; default 30000.
+    pub timeout_ms: Option<f64>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct JobCreated {
+    pub job_id: Uuid,
+    pub status: JobStatus,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(ToSchema)]
+pub struct JobListBody {
+    pub jobs: Vec<Job>,
+    /// Every job held.
+    pub total: u64,
+    /// The jobs listed.
+    pub filtered: u64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct JobMetrics {
+    pub average_processing_time_ms: f64,
+    pub success_rate: f64,
+    pub failure_rate: f64,
+    pub timeout_rate: f64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct JobHealthBody {
+    pub healthy: bool,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    pub total_jobs: u64,
+    /// Jobs per status.
+    pub status_counts: BTreeMap<String, u64>,
+    pub metrics: JobMetrics,
+    pub max_jobs: u64,
 }
 
 fn now_ms() -> i64 {
@@ -170,6 +230,10 @@ fn spread(defaults: Value, extra: &Map<String, Value>) -> Value {
     Value::Object(spread)
 }
 
+#[utoipa::path(post, path = "/api/messaging/jobs", tag = "jobs", summary = "Ask an agent one question, answered asynchronously",
+    request_body = CreateJobBody,
+    responses((status = 201, body = JobCreated), (status = 400, body = ErrorBody),
+        (status = 404, description = "No running agent, or not that one", body = ErrorBody)))]
 async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let request = validate(&body.0)?;
     let agent_id = resolve_agent(&state, request.agent_id.as_deref()).await?;
@@ -349,6 +413,10 @@ fn list_limit(text: Option<&str>) -> usize {
     }
 }
 
+#[utoipa::path(get, path = "/api/messaging/jobs", tag = "jobs", summary = "The jobs, newest first",
+    params(("limit" = Option<u64>, Query, description = "Default 50"),
+        ("status" = Option<JobStatus>, Query, description = "Only jobs in this status (anything else is ignored)")),
+    responses((status = 200, body = JobListBody)))]
 async fn list_jobs(
     state: web::Data<AppState>,
     query: web::Query<Vec<(String, String)>>,
@@ -366,10 +434,15 @@ async fn list_jobs(
     HttpResponse::Ok().json(list.to_json())
 }
 
+#[utoipa::path(get, path = "/api/messaging/jobs/health", tag = "jobs", summary = "Jobs health", operation_id = "jobs_health",
+    responses((status = 200, body = JobHealthBody)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.jobs.health(now_ms()).to_json())
 }
 
+#[utoipa::path(get, path = "/api/messaging/jobs/{jobId}", tag = "jobs", summary = "One job (poll it until it is finished)",
+    params(("jobId" = Uuid, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 async fn get_job(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let job = validate_uuid(&path)
         .and_then(|id| state.jobs.get(id, now_ms()))

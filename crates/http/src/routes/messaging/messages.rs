@@ -2,15 +2,20 @@
 //! auto-creation, idempotent client ids), list newest first, delete, clear; what 1.7.2 lacks and
 //! the api-client calls: `GET/PATCH /messages/:id` and `POST /messages/search`.
 
-use super::channels::{AutoCreate, CHANNELS, channel_id, find_or_auto_create, metadata_text};
+use super::channels::{AutoCreate, channel_id, find_or_auto_create, metadata_text};
 use super::params::{
     bad_request, limit, messaging_error, parse_id, parse_time, present, store_error, text, text_of,
 };
 use super::transport::{Transport, WaitError, await_agent_response, sse_response};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
+use crate::messaging::render::schema::{
+    BusMessage, CentralMessage as CentralMessageSchema, ListedMessage,
+};
 use crate::messaging::render::{list_item_json, message_json};
 use crate::messaging::{Post, Posted, client_message_id};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,35 +25,104 @@ use eliza_domain::messaging::{Channel, MessagePage, MessageSearch};
 use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/messaging/messages/search", web::post().to(search))
-        .route(
-            "/messaging/messages/{message_id}",
-            web::get().to(get_message),
-        )
-        .route(
-            "/messaging/messages/{message_id}",
-            web::patch().to(edit_message),
-        );
-    for base in CHANNELS {
-        cfg.route(
-            &format!("{base}/{{channel_id}}/messages"),
-            web::post().to(post_message),
-        )
-        .route(
-            &format!("{base}/{{channel_id}}/messages"),
-            web::get().to(list_messages),
-        )
-        .route(
-            &format!("{base}/{{channel_id}}/messages"),
-            web::delete().to(clear_messages),
-        )
-        .route(
-            &format!("{base}/{{channel_id}}/messages/{{message_id}}"),
-            web::delete().to(delete_message),
-        );
-    }
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, search);
+    crate::route!(routes, get_message);
+    crate::route!(routes, edit_message);
+    crate::route!(routes, post_message);
+    crate::route!(routes, list_messages);
+    crate::route!(routes, clear_messages);
+    crate::route!(routes, delete_message);
+}
+
+/// A channel post in 1.7.2's form. The api-client's `{content, metadata}` is accepted too, the
+/// author then coming from `X-Entity-Id`.
+#[derive(ToSchema)]
+pub struct ChannelPostBody {
+    /// Or `authorId`, or the `X-Entity-Id` header.
+    pub author_id: Option<Uuid>,
+    pub content: String,
+    /// Or the deprecated `server_id`; absent, this instance's server (for a new channel).
+    pub message_server_id: Option<Uuid>,
+    pub in_reply_to_message_id: Option<Uuid>,
+    pub raw_message: Option<Value>,
+    /// `user_display_name`, `isDm`, `channelType`, `targetUserId`, `targetAgentId`…
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    /// Default `eliza_gui`.
+    pub source_type: Option<String>,
+    /// The client's id: posting it again in the channel stores nothing new.
+    #[schema(rename = "messageId")]
+    pub message_id: Option<String>,
+    /// `websocket` (default), `http` (or `sync`), `sse` (or `stream`); also read from `mode`.
+    pub transport: Option<String>,
+}
+
+/// A posted message: the bus form, the stored form and, with the `http` transport, the agent's
+/// reply (`null` when every agent declined).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PostedMessage {
+    pub success: bool,
+    pub user_message: BusMessage,
+    pub agent_response: Option<Value>,
+    pub data: CentralMessageSchema,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Default 50, at most 500.
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
+    /// Older than this: epoch milliseconds or an ISO-8601 date.
+    before: Option<String>,
+    /// Newer than this: epoch milliseconds or an ISO-8601 date.
+    after: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct MessageList {
+    pub messages: Vec<ListedMessage>,
+}
+
+/// `{content?, metadata?}`: at least one.
+#[derive(ToSchema)]
+pub struct EditMessageBody {
+    pub content: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// A text search in a channel or a server (at least one of `query`, `channelId`,
+/// `messageServerId`); `text`, `channel_id`, `message_server_id`, `author_id` are accepted too.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SearchBody {
+    pub query: Option<String>,
+    pub channel_id: Option<Uuid>,
+    pub message_server_id: Option<Uuid>,
+    pub author_id: Option<String>,
+    /// Epoch milliseconds or ISO-8601.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Default 20, at most 100.
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+    /// 1-based, when `offset` is absent.
+    pub page: Option<u32>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub messages: Vec<CentralMessageSchema>,
+    pub limit: u32,
+    pub offset: u32,
+    pub has_more: bool,
 }
 
 const MISSING_FIELDS: &str =
@@ -156,6 +230,17 @@ async fn ensure_target(
         .map_err(failed)
 }
 
+#[utoipa::path(post, path = "/api/messaging/channels/{channelId}/messages", tag = "messaging", summary = "Post a message in a channel",
+    description = "Creates the channel when it does not exist (1.7.2's auto-creation). The channel's first participant other than the author (else `metadata.targetAgentId`) answers: \
+        over the socket with `websocket`, in the answer with `http`, as a `text/event-stream` (`user_message`, `chunk`…, `done` or `error`) with `sse`.",
+    params(("channelId" = Uuid, Path), ("X-Entity-Id" = Option<Uuid>, Header, description = "The author when the body names none")),
+    request_body = ChannelPostBody,
+    responses((status = 201, description = "Stored (`websocket`), or stored and answered (`http`)", body = PostedMessage),
+        (status = 200, description = "The `sse` transport's event stream", content_type = "text/event-stream", body = String),
+        (status = 400, body = ErrorBody), (status = 404, description = "The server does not exist", body = ErrorBody),
+        (status = 502, description = "`http`: the agent failed", body = ErrorBody),
+        (status = 503, description = "`http`: no running agent can answer", body = ErrorBody),
+        (status = 504, description = "`http`: no answer in time", body = ErrorBody)))]
 async fn post_message(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -239,13 +324,6 @@ fn wait_error(err: WaitError) -> ApiError {
     ApiError::plain(status, err.to_string())
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    limit: Option<String>,
-    before: Option<String>,
-    after: Option<String>,
-}
-
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<Utc>>, ApiError> {
     match value.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
@@ -285,6 +363,11 @@ async fn check_history_access(
     }
 }
 
+#[utoipa::path(get, path = "/api/messaging/channels/{channelId}/messages", tag = "messaging", summary = "A channel's messages, newest first",
+    params(("channelId" = Uuid, Path), ListQuery,
+        ("X-Entity-Id" = Option<Uuid>, Header, description = "The reader, with data isolation on")),
+    responses((status = 200, body = Success<MessageList>), (status = 400, body = ErrorBody),
+        (status = 403, description = "Data isolation: not a participant", body = ErrorBody)))]
 async fn list_messages(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -316,6 +399,9 @@ async fn list_messages(
     Ok(ok(json!({ "messages": messages })))
 }
 
+#[utoipa::path(delete, path = "/api/messaging/channels/{channelId}/messages/{messageId}", tag = "messaging", summary = "Delete a message",
+    params(("channelId" = Uuid, Path), ("messageId" = Uuid, Path)),
+    responses((status = 204, description = "Deleted, or there was no such message"), (status = 400, body = ErrorBody)))]
 async fn delete_message(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -332,6 +418,9 @@ async fn delete_message(
 }
 
 /// Deletes every message of the channel (1.7.2 stops at the newest 1000).
+#[utoipa::path(delete, path = "/api/messaging/channels/{channelId}/messages", tag = "messaging", summary = "Delete every message of a channel",
+    params(("channelId" = Uuid, Path)),
+    responses((status = 204, description = "Cleared"), (status = 400, body = ErrorBody)))]
 async fn clear_messages(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId")?;
     state
@@ -355,11 +444,18 @@ async fn find_message(
         .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Message not found"))
 }
 
+#[utoipa::path(get, path = "/api/messaging/messages/{messageId}", tag = "messaging", summary = "One message",
+    params(("messageId" = Uuid, Path)),
+    responses((status = 200, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_message(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     Ok(ok(message_json(&find_message(&state, &path).await?)))
 }
 
 /// `{content?, metadata?}` (the api-client sends `{content}`).
+#[utoipa::path(patch, path = "/api/messaging/messages/{messageId}", tag = "messaging", summary = "Edit a message",
+    params(("messageId" = Uuid, Path)),
+    request_body = EditMessageBody,
+    responses((status = 200, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn edit_message(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -486,6 +582,9 @@ fn read_search(body: &Map<String, Value>) -> Result<MessageSearch, ApiError> {
 }
 
 /// Text search over a channel's or a server's messages, newest first, paged.
+#[utoipa::path(post, path = "/api/messaging/messages/search", tag = "messaging", summary = "Search messages",
+    request_body = SearchBody,
+    responses((status = 200, body = Success<SearchResult>), (status = 400, body = ErrorBody)))]
 async fn search(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let mut search = read_search(body.object()?)?;
     let limit = search.limit;

@@ -11,15 +11,17 @@ pub mod sessions;
 pub mod titles;
 pub mod transport;
 
-use actix_web::web::ServiceConfig;
+use crate::openapi::Routes;
 
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(routes: &mut Routes<'_>) {
     // Static paths before their parameterised neighbours (`sessions/health` before `sessions/{id}`).
-    sessions::configure(cfg);
-    jobs::configure(cfg);
-    core::configure(cfg);
-    servers::configure(cfg);
-    titles::configure(cfg);
-    messages::configure(cfg);
-    channels::configure(cfg);
+    sessions::configure(routes);
+    jobs::configure(routes);
+    core::configure(routes);
+    servers::configure(routes);
+    routes.with_prefix_alias(channels::CHANNELS, channels::CENTRAL_CHANNELS, |routes| {
+        titles::configure(routes);
+        messages::configure(routes);
+        channels::configure(routes);
+    });
 }

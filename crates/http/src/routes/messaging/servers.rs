@@ -8,7 +8,12 @@ use super::params::{
 };
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
+use crate::messaging::render::schema::{
+    Channel as ChannelSchema, MessageServer as MessageServerSchema,
+};
 use crate::messaging::render::{channel_json, server_json};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -18,74 +23,143 @@ use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::{Channel, ChannelType, ChannelUpdate, MessageServer};
 use eliza_domain::{AgentId, ChannelId, MessageServerId};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-const SERVERS: [&str; 2] = ["/messaging/message-servers", "/messaging/central-servers"];
+const MESSAGE_SERVERS: &str = "/api/messaging/message-servers";
+/// Deprecated prefixes of some `message-servers` routes.
+const CENTRAL_SERVERS: &str = "/api/messaging/central-servers";
+const SERVERS: &str = "/api/messaging/servers";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/messaging/message-server/current",
-        web::get().to(current_server),
-    )
-    .route(
-        "/messaging/message-servers",
-        web::get().to(|state| list_servers(state, "messageServers")),
-    )
-    .route(
-        "/messaging/central-servers",
-        web::get().to(|state| list_servers(state, "servers")),
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, current_server);
+    crate::route!(routes, list_servers);
+    crate::route!(routes, list_central_servers);
+    routes.with_prefix_alias(MESSAGE_SERVERS, CENTRAL_SERVERS, |routes| {
+        crate::route!(routes, create_server);
+        crate::route!(routes, get_server);
+        crate::route!(routes, update_server);
+        crate::route!(routes, delete_server);
+        crate::route!(routes, server_channels);
+        crate::route!(routes, sync_channels);
+    });
+    crate::route!(routes, create_server, alias = SERVERS);
+    routes.with_prefix_alias(MESSAGE_SERVERS, SERVERS, |routes| {
+        crate::route!(routes, server_agents);
+        crate::route!(routes, add_server_agent);
+        crate::route!(routes, remove_server_agent);
+    });
+    crate::route!(routes, agent_servers);
+    crate::route!(
+        routes,
+        agent_servers,
+        alias = "/api/messaging/agents/{agentId}/servers"
     );
-    for path in [SERVERS[0], SERVERS[1], "/messaging/servers"] {
-        cfg.route(path, web::post().to(create_server));
-    }
-    for base in SERVERS {
-        cfg.route(&format!("{base}/{{server_id}}"), web::get().to(get_server))
-            .route(
-                &format!("{base}/{{server_id}}"),
-                web::patch().to(update_server),
-            )
-            .route(
-                &format!("{base}/{{server_id}}"),
-                web::delete().to(delete_server),
-            )
-            .route(
-                &format!("{base}/{{server_id}}/channels"),
-                web::get().to(server_channels),
-            )
-            .route(
-                &format!("{base}/{{server_id}}/sync-channels"),
-                web::post().to(sync_channels),
-            );
-    }
-    for base in [SERVERS[0], "/messaging/servers"] {
-        cfg.route(
-            &format!("{base}/{{server_id}}/agents"),
-            web::get().to(server_agents),
-        )
-        .route(
-            &format!("{base}/{{server_id}}/agents"),
-            web::post().to(add_server_agent),
-        )
-        .route(
-            &format!("{base}/{{server_id}}/agents/{{agent_id}}"),
-            web::delete().to(remove_server_agent),
-        );
-    }
-    cfg.route(
-        "/messaging/agents/{agent_id}/message-servers",
-        web::get().to(agent_servers),
-    )
-    .route(
-        "/messaging/agents/{agent_id}/servers",
-        web::get().to(agent_servers),
-    )
-    .route(
-        "/messaging/agents/{agent_id}/servers/{server_id}",
-        web::post().to(join_server),
-    )
-    .route(
-        "/messaging/agents/{agent_id}/servers/{server_id}",
-        web::delete().to(leave_server),
-    );
+    crate::route!(routes, join_server);
+    crate::route!(routes, leave_server);
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CurrentServer {
+    pub message_server_id: Uuid,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ServerList {
+    pub message_servers: Vec<MessageServerSchema>,
+}
+
+#[derive(ToSchema)]
+pub struct CentralServerList {
+    pub servers: Vec<MessageServerSchema>,
+}
+
+#[derive(ToSchema)]
+pub struct CreatedServer {
+    pub server: MessageServerSchema,
+}
+
+/// A new message server (`source_type`/`source_id` are accepted too).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateServerBody {
+    pub name: String,
+    pub source_type: String,
+    pub source_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// What to change; `null` clears `sourceId` or `metadata`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpdateServerBody {
+    pub name: Option<String>,
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct ChannelList {
+    pub channels: Vec<ChannelSchema>,
+}
+
+/// A platform channel to mirror, keyed by `sourceId`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SyncedChannelBody {
+    pub name: String,
+    /// A channel type; default `GROUP`.
+    #[schema(rename = "type")]
+    pub channel_type: Option<String>,
+    pub source_id: String,
+}
+
+#[derive(ToSchema)]
+pub struct SyncChannelsBody {
+    pub channels: Vec<SyncedChannelBody>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SyncResult {
+    pub message_server_id: Uuid,
+    pub synced: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ServerAgents {
+    pub message_server_id: Uuid,
+    pub agents: Vec<Uuid>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AgentIdBody {
+    pub agent_id: Uuid,
+}
+
+/// An agent joined or left a message server.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Membership {
+    pub message_server_id: Uuid,
+    pub agent_id: Uuid,
+    pub message: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AgentServers {
+    pub agent_id: Uuid,
+    pub message_servers: Vec<Uuid>,
 }
 
 /// The server this instance serves (1.7.2's `serverInstanceId`).
@@ -93,11 +167,26 @@ fn current() -> MessageServerId {
     MessageServerId(DEFAULT_SERVER_ID)
 }
 
+#[utoipa::path(get, path = "/api/messaging/message-server/current", tag = "messaging", summary = "The message server this instance serves",
+    responses((status = 200, body = Success<CurrentServer>)))]
 async fn current_server() -> HttpResponse {
     ok(json!({"messageServerId": current()}))
 }
 
-async fn list_servers(state: web::Data<AppState>, key: &'static str) -> ApiResult {
+#[utoipa::path(get, path = "/api/messaging/message-servers", tag = "messaging", summary = "The message servers",
+    responses((status = 200, body = Success<ServerList>)))]
+async fn list_servers(state: web::Data<AppState>) -> ApiResult {
+    servers_under(&state, "messageServers").await
+}
+
+#[utoipa::path(get, path = "/api/messaging/central-servers", tag = "messaging", summary = "The message servers (deprecated: `data.servers`)",
+    responses((status = 200, body = Success<CentralServerList>)))]
+async fn list_central_servers(state: web::Data<AppState>) -> ApiResult {
+    servers_under(&state, "servers").await
+}
+
+/// Every message server, as `data.<key>`.
+async fn servers_under(state: &AppState, key: &str) -> ApiResult {
     let servers = state
         .store
         .list_message_servers()
@@ -129,6 +218,9 @@ fn cleared(body: &Map<String, Value>, keys: &[&str]) -> bool {
         .any(|key| body.get(*key).is_some_and(Value::is_null))
 }
 
+#[utoipa::path(post, path = "/api/messaging/message-servers", tag = "messaging", summary = "Create a message server",
+    request_body = CreateServerBody,
+    responses((status = 201, body = Success<CreatedServer>), (status = 400, body = ErrorBody)))]
 async fn create_server(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let body = body.object()?;
     let (Some(name), Some(source_type)) = (
@@ -175,11 +267,18 @@ fn server_not_found() -> ApiError {
     ApiError::plain(StatusCode::NOT_FOUND, "Message server not found")
 }
 
+#[utoipa::path(get, path = "/api/messaging/message-servers/{messageServerId}", tag = "messaging", summary = "One message server",
+    params(("messageServerId" = Uuid, Path)),
+    responses((status = 200, body = Success<MessageServerSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_server(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let server = find_server(&state, server_id(&path)?).await?;
     Ok(ok(server_json(&server)))
 }
 
+#[utoipa::path(patch, path = "/api/messaging/message-servers/{messageServerId}", tag = "messaging", summary = "Update a message server",
+    params(("messageServerId" = Uuid, Path)),
+    request_body = UpdateServerBody,
+    responses((status = 200, body = Success<MessageServerSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_server(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -217,6 +316,10 @@ async fn update_server(
     Ok(ok(server_json(&server)))
 }
 
+#[utoipa::path(delete, path = "/api/messaging/message-servers/{messageServerId}", tag = "messaging", summary = "Delete a message server",
+    params(("messageServerId" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody),
+        (status = 403, description = "The default server cannot be deleted", body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_server(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = server_id(&path)?;
     if id == current() {
@@ -236,6 +339,9 @@ async fn delete_server(state: web::Data<AppState>, path: web::Path<String>) -> A
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/messaging/message-servers/{messageServerId}/channels", tag = "messaging", summary = "A message server's channels",
+    params(("messageServerId" = Uuid, Path)),
+    responses((status = 200, body = Success<ChannelList>), (status = 400, body = ErrorBody)))]
 async fn server_channels(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = parse_id(&path, "Invalid messageServerId")?;
     let channels = state
@@ -281,6 +387,11 @@ fn synced_channels(body: &Map<String, Value>) -> Result<Vec<SyncedChannel>, ApiE
 }
 
 /// Creates the channels an external platform has and renames those it renamed, keyed by `sourceId`.
+#[utoipa::path(post, path = "/api/messaging/message-servers/{messageServerId}/sync-channels", tag = "messaging", summary = "Mirror a platform's channels",
+    description = "Creates the channels not known by `sourceId` and renames those whose name changed.",
+    params(("messageServerId" = Uuid, Path)),
+    request_body = SyncChannelsBody,
+    responses((status = 200, body = Success<SyncResult>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn sync_channels(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -362,6 +473,10 @@ fn only_current(id: MessageServerId, action: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/messaging/message-servers/{messageServerId}/agents", tag = "messaging", summary = "The agents of this instance's message server",
+    params(("messageServerId" = Uuid, Path)),
+    responses((status = 200, body = Success<ServerAgents>), (status = 400, body = ErrorBody),
+        (status = 403, description = "Another server than this instance's", body = ErrorBody)))]
 async fn server_agents(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = server_id(&path)?;
     only_current(id, "access")?;
@@ -378,6 +493,12 @@ fn server_and_agent(server: &str, agent: &str) -> Result<(MessageServerId, Agent
     Ok((parse_id(server, message)?, parse_id(agent, message)?))
 }
 
+#[utoipa::path(post, path = "/api/messaging/message-servers/{messageServerId}/agents", tag = "messaging", summary = "Add an agent to this instance's message server",
+    params(("messageServerId" = Uuid, Path)),
+    request_body = AgentIdBody,
+    responses((status = 201, body = Success<Membership>), (status = 400, body = ErrorBody),
+        (status = 403, description = "Another server than this instance's", body = ErrorBody),
+        (status = 404, description = "`Agent not found`", body = ErrorBody)))]
 async fn add_server_agent(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -389,6 +510,10 @@ async fn add_server_agent(
     change_membership(&state, server, agent, ServerAgentChange::Added).await
 }
 
+#[utoipa::path(delete, path = "/api/messaging/message-servers/{messageServerId}/agents/{agentId}", tag = "messaging", summary = "Remove an agent from this instance's message server",
+    params(("messageServerId" = Uuid, Path), ("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<Membership>), (status = 400, body = ErrorBody),
+        (status = 403, description = "Another server than this instance's", body = ErrorBody)))]
 async fn remove_server_agent(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -399,12 +524,19 @@ async fn remove_server_agent(
 }
 
 /// Seed 001: `POST /agents/:agentId/servers/:serverId` (any existing server).
+#[utoipa::path(post, path = "/api/messaging/agents/{agentId}/servers/{messageServerId}", tag = "messaging", summary = "Add an agent to any message server (seed 001)",
+    params(("agentId" = Uuid, Path), ("messageServerId" = Uuid, Path)),
+    responses((status = 201, body = Success<Membership>), (status = 400, body = ErrorBody),
+        (status = 404, description = "No such server or agent", body = ErrorBody)))]
 async fn join_server(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let (server, agent) = server_and_agent(&path.1, &path.0)?;
     find_server(&state, server).await?;
     change_membership(&state, server, agent, ServerAgentChange::Added).await
 }
 
+#[utoipa::path(delete, path = "/api/messaging/agents/{agentId}/servers/{messageServerId}", tag = "messaging", summary = "Remove an agent from any message server (seed 001)",
+    params(("agentId" = Uuid, Path), ("messageServerId" = Uuid, Path)),
+    responses((status = 200, body = Success<Membership>), (status = 400, body = ErrorBody)))]
 async fn leave_server(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let (server, agent) = server_and_agent(&path.1, &path.0)?;
     change_membership(&state, server, agent, ServerAgentChange::Removed).await
@@ -457,6 +589,9 @@ async fn change_membership(
     ))
 }
 
+#[utoipa::path(get, path = "/api/messaging/agents/{agentId}/message-servers", tag = "messaging", summary = "The message servers of an agent",
+    params(("agentId" = Uuid, Path)),
+    responses((status = 200, body = Success<AgentServers>), (status = 400, body = ErrorBody)))]
 async fn agent_servers(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let agent: AgentId = parse_id(&path, "Invalid agentId format")?;
     let servers = state

@@ -22,7 +22,10 @@
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::messaging::Post;
+use crate::messaging::render::schema::BusMessage;
 use crate::messaging::render::{iso, list_item_json};
+use crate::openapi::Routes;
+use crate::openapi::schemas::ErrorBody;
 use crate::routes::messaging::channels::{self, NewChannel};
 use crate::routes::messaging::params::parse_time;
 use crate::routes::messaging::transport::{
@@ -34,7 +37,7 @@ use crate::sessions::{
 };
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, ServiceConfig};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, TimeDelta, Utc};
 use eliza_bus::{MessageOrigin, NewMessage};
@@ -45,6 +48,8 @@ use serde_json::{Map, Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 100;
@@ -53,21 +58,185 @@ const WALK_PAGE: u32 = 200;
 /// Longest client value echoed back in error details.
 const ECHO_LIMIT: usize = 200;
 
-/// Registers every route with its full path (the function is mounted inside `/api`). Each
-/// `route` is its own resource with the method as a guard, so a method that does not match falls
-/// through (e.g. `DELETE /sessions/health` reaches `DELETE /sessions/{id}`, as in Express).
-pub fn configure(cfg: &mut ServiceConfig) {
-    const ONE: &str = "/messaging/sessions/{session_id}";
-    cfg.route("/messaging/sessions/health", web::get().to(health))
-        .route("/messaging/sessions", web::post().to(create))
-        .route("/messaging/sessions", web::get().to(list))
-        .route(ONE, web::get().to(get_session))
-        .route(ONE, web::delete().to(delete_session))
-        .route(&format!("{ONE}/messages"), web::post().to(send_message))
-        .route(&format!("{ONE}/messages"), web::get().to(get_messages))
-        .route(&format!("{ONE}/renew"), web::post().to(renew))
-        .route(&format!("{ONE}/timeout"), web::patch().to(update_timeout))
-        .route(&format!("{ONE}/heartbeat"), web::post().to(heartbeat));
+/// Each route is its own resource with the method as a guard, so a method that does not match
+/// falls through (e.g. `DELETE /sessions/health` reaches `DELETE /sessions/{sessionId}`, as in
+/// Express).
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, health);
+    crate::route!(routes, create);
+    crate::route!(routes, list);
+    crate::route!(routes, get_session);
+    crate::route!(routes, delete_session);
+    crate::route!(routes, send_message);
+    crate::route!(routes, get_messages);
+    crate::route!(routes, renew);
+    crate::route!(routes, update_timeout);
+    crate::route!(routes, heartbeat);
+}
+
+/// A session's timeouts in minutes (numbers or numeric strings); what is absent keeps its value
+/// (its default, on creation).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TimeoutConfigBody {
+    pub timeout_minutes: Option<f64>,
+    pub auto_renew: Option<bool>,
+    pub max_duration_minutes: Option<f64>,
+    pub warning_threshold_minutes: Option<f64>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TimeoutConfigInfo {
+    pub timeout_minutes: f64,
+    pub auto_renew: bool,
+    pub max_duration_minutes: f64,
+    pub warning_threshold_minutes: f64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateSessionBody {
+    /// A running agent.
+    pub agent_id: Uuid,
+    pub user_id: Uuid,
+    /// At most 10 KiB of JSON.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub timeout_config: Option<TimeoutConfigBody>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionCreated {
+    pub session_id: Uuid,
+    pub channel_id: Uuid,
+    pub agent_id: Uuid,
+    pub user_id: String,
+    /// ISO-8601.
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub expires_at: String,
+    pub timeout_config: TimeoutConfigInfo,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub session_id: Uuid,
+    pub channel_id: Uuid,
+    pub agent_id: Uuid,
+    pub user_id: String,
+    /// ISO-8601.
+    pub created_at: String,
+    pub last_activity: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub expires_at: String,
+    pub timeout_config: TimeoutConfigInfo,
+    pub renewal_count: u64,
+    /// Milliseconds.
+    pub time_remaining: i64,
+    pub is_near_expiration: bool,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionStats {
+    pub total_sessions: u64,
+    pub active_sessions: u64,
+    pub expired_sessions: u64,
+}
+
+#[derive(ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+    pub total: u64,
+    pub stats: SessionStats,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionsHealth {
+    pub status: String,
+    pub active_sessions: u64,
+    /// ISO-8601.
+    pub timestamp: String,
+    pub expiring_soon: u64,
+    /// Seconds.
+    pub uptime: f64,
+}
+
+#[derive(ToSchema)]
+pub struct SessionMessageBody {
+    /// 1 to 4000 characters.
+    pub content: String,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub attachments: Option<Value>,
+    /// `websocket` (default), `http` (or `sync`), `sse` (or `stream`); also read from `mode`.
+    pub transport: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionStatusInfo {
+    /// ISO-8601.
+    pub expires_at: String,
+    pub renewal_count: u64,
+    pub was_renewed: bool,
+    pub is_near_expiration: bool,
+}
+
+/// The 1.7.2 keys, plus `data`: the user message with those keys added.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionMessageAnswer {
+    pub success: bool,
+    pub user_message: BusMessage,
+    /// With the `http` transport: the agent's reply (`null` when it declined).
+    pub agent_response: Option<Value>,
+    pub session_status: SessionStatusInfo,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionMessage {
+    pub id: Uuid,
+    pub content: String,
+    pub author_id: String,
+    pub is_agent: bool,
+    /// ISO-8601.
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+}
+
+/// Epoch milliseconds of the oldest and newest message of the page.
+#[derive(ToSchema)]
+pub struct Cursors {
+    pub before: i64,
+    pub after: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SessionMessages {
+    pub messages: Vec<SessionMessage>,
+    pub has_more: bool,
+    /// Absent for an empty page.
+    pub cursors: Option<Cursors>,
+}
+
+#[derive(ToSchema)]
+pub struct SessionDeleted {
+    pub success: bool,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
 }
 
 /// A sessions error: `{"error":{"code","message","timestamp","details"?}}`.
@@ -259,9 +428,9 @@ fn body_of(body: Result<JsonBody, ApiError>) -> Result<Value, SessionError> {
     }
 }
 
-/// The `{session_id}` path segment, as written.
+/// The `{sessionId}` path segment, as written.
 fn session_id(req: &HttpRequest) -> &str {
-    req.match_info().query("session_id")
+    req.match_info().query("sessionId")
 }
 
 /// Optional metadata: absent or `null` is `{}`; otherwise an object of at most 10 KiB of JSON.
@@ -282,6 +451,8 @@ fn metadata_field(value: Option<&Value>) -> Result<Map<String, Value>, SessionEr
     }
 }
 
+#[utoipa::path(get, path = "/api/messaging/sessions/health", tag = "sessions", summary = "Sessions health", operation_id = "sessions_health",
+    responses((status = 200, body = SessionsHealth)))]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let now = Utc::now();
     let health = state.sessions.health(now);
@@ -317,6 +488,11 @@ async fn agent_settings(state: &AppState, agent: AgentId) -> AgentSessionSetting
 /// 1.7.2 adds only the agent as a participant of the channel. We add the user too: the channel
 /// then lists both sides like the web UI's own DMs do, so it can be opened there, and it changes
 /// nothing for the agent (it still answers every message that is not its own).
+#[utoipa::path(post, path = "/api/messaging/sessions", tag = "sessions", summary = "Start a session with a running agent", operation_id = "create_session",
+    request_body = CreateSessionBody,
+    responses((status = 201, body = SessionCreated), (status = 400, description = "`VALIDATION_ERROR`", body = ErrorBody),
+        (status = 404, description = "`AGENT_NOT_FOUND`: the agent is not running", body = ErrorBody),
+        (status = 503, description = "`SESSION_LIMIT_REACHED`", body = ErrorBody)))]
 async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) -> SessionResult {
     let body = body_of(body)?;
     let empty = Map::new();
@@ -398,6 +574,8 @@ async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) ->
 }
 
 /// `GET /sessions`: the live sessions; expired ones are counted, then dropped.
+#[utoipa::path(get, path = "/api/messaging/sessions", tag = "sessions", summary = "The live sessions", operation_id = "list_sessions",
+    responses((status = 200, body = SessionList)))]
 async fn list(state: web::Data<AppState>) -> HttpResponse {
     let now = Utc::now();
     let listed = state.sessions.list(now);
@@ -418,6 +596,9 @@ async fn list(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
+#[utoipa::path(get, path = "/api/messaging/sessions/{sessionId}", tag = "sessions", summary = "One session",
+    params(("sessionId" = Uuid, Path)),
+    responses((status = 200, body = SessionInfo), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody)))]
 async fn get_session(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let id = session_id(&req);
     let now = Utc::now();
@@ -430,6 +611,14 @@ async fn get_session(req: HttpRequest, state: web::Data<AppState>) -> SessionRes
 
 /// `POST /sessions/:id/messages`: renews the session, stores the message in its channel and
 /// answers by transport.
+#[utoipa::path(post, path = "/api/messaging/sessions/{sessionId}/messages", tag = "sessions", summary = "Send a message in a session",
+    description = "Renews the session and stores the message; the agent answers over the socket (`websocket`), in the answer (`http`) or as a `text/event-stream` (`sse`).",
+    params(("sessionId" = Uuid, Path)),
+    request_body = SessionMessageBody,
+    responses((status = 201, body = SessionMessageAnswer),
+        (status = 200, description = "The `sse` transport's event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`VALIDATION_ERROR`", body = ErrorBody), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody),
+        (status = 504, description = "`http`: no answer in time", body = ErrorBody)))]
 async fn send_message(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -616,6 +805,12 @@ fn time_param(
 }
 
 /// `GET /sessions/:id/messages`: newest first, `limit` 1..100 (default 50), `before`/`after`.
+#[utoipa::path(get, path = "/api/messaging/sessions/{sessionId}/messages", tag = "sessions", summary = "A session's messages, newest first",
+    params(("sessionId" = Uuid, Path),
+        ("limit" = Option<u32>, Query, description = "Default 50, between 1 and 100"),
+        ("before" = Option<String>, Query, description = "Epoch milliseconds or ISO-8601"),
+        ("after" = Option<String>, Query, description = "Epoch milliseconds or ISO-8601")),
+    responses((status = 200, body = SessionMessages), (status = 400, description = "`VALIDATION_ERROR`", body = ErrorBody), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody)))]
 async fn get_messages(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -760,6 +955,9 @@ where
     Ok(kept.into())
 }
 
+#[utoipa::path(post, path = "/api/messaging/sessions/{sessionId}/renew", tag = "sessions", summary = "Renew a session",
+    params(("sessionId" = Uuid, Path)),
+    responses((status = 200, body = SessionInfo), (status = 400, description = "`SESSION_RENEWAL_FAILED`", body = ErrorBody), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody)))]
 async fn renew(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let id = session_id(&req);
     let now = Utc::now();
@@ -771,6 +969,10 @@ async fn renew(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
 }
 
 /// `PATCH /sessions/:id/timeout`: numbers or numeric strings, `autoRenew` a boolean.
+#[utoipa::path(patch, path = "/api/messaging/sessions/{sessionId}/timeout", tag = "sessions", summary = "Change a session's timeouts",
+    params(("sessionId" = Uuid, Path)),
+    request_body = TimeoutConfigBody,
+    responses((status = 200, body = SessionInfo), (status = 400, description = "`VALIDATION_ERROR`", body = ErrorBody), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody)))]
 async fn update_timeout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -795,6 +997,9 @@ async fn update_timeout(
     Ok(HttpResponse::Ok().json(session.info_json(now)))
 }
 
+#[utoipa::path(post, path = "/api/messaging/sessions/{sessionId}/heartbeat", tag = "sessions", summary = "Keep a session alive",
+    params(("sessionId" = Uuid, Path)),
+    responses((status = 200, body = SessionInfo), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody)))]
 async fn heartbeat(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let id = session_id(&req);
     let now = Utc::now();
@@ -806,6 +1011,9 @@ async fn heartbeat(req: HttpRequest, state: web::Data<AppState>) -> SessionResul
 }
 
 /// `DELETE /sessions/:id`: forgets the session (expired or not); its channel stays.
+#[utoipa::path(delete, path = "/api/messaging/sessions/{sessionId}", tag = "sessions", summary = "End a session (its channel stays)",
+    params(("sessionId" = Uuid, Path)),
+    responses((status = 200, body = SessionDeleted), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody)))]
 async fn delete_session(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let id = session_id(&req);
     if !state.sessions.remove(id) {

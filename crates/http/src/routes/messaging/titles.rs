@@ -5,10 +5,12 @@
 //! Unlike 1.7.2, which sends no response at all when the model answers with empty text, an empty
 //! title is a 500 like any other model failure.
 
-use super::channels::{CHANNELS, channel_id};
+use super::channels::channel_id;
 use super::params::{bad_request, limit, parse_time, store_error, text, text_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
+use crate::openapi::Routes;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -18,14 +20,11 @@ use eliza_models::ModelType;
 use eliza_runtime::AgentRuntime;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    for base in CHANNELS {
-        cfg.route(
-            &format!("{base}/{{channel_id}}/generate-title"),
-            web::post().to(generate_title),
-        );
-    }
+pub fn configure(routes: &mut Routes<'_>) {
+    crate::route!(routes, generate_title);
 }
 
 /// Messages read by default (`?limit=`), and at most.
@@ -35,16 +34,42 @@ const MAX_LIMIT: u32 = 500;
 const MIN_MESSAGES: usize = 4;
 const FAILED: &str = "Failed to summarize channel";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TitleQuery {
+    /// Messages to read: default 50, at most 500.
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
+    /// Only messages older than this (epoch milliseconds or ISO-8601); unreadable is ignored.
     before: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TitleBody {
+    /// A running agent.
+    pub agent_id: Uuid,
+}
+
+/// `{title, channelId}`, or `{title: null, channelId, reason}` with fewer than 4 messages.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Title {
+    pub title: Option<String>,
+    pub channel_id: Uuid,
+    pub reason: Option<String>,
 }
 
 fn failed(details: impl Into<String>) -> ApiError {
     ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, FAILED).with_details(details)
 }
 
+#[utoipa::path(post, path = "/api/messaging/channels/{channelId}/generate-title", tag = "messaging", summary = "A short title for a chat",
+    params(("channelId" = Uuid, Path), TitleQuery),
+    request_body = TitleBody,
+    responses((status = 200, body = Success<Title>), (status = 400, body = ErrorBody),
+        (status = 404, description = "The agent is not running", body = ErrorBody),
+        (status = 503, description = "This server runs no language model", body = ErrorBody)))]
 async fn generate_title(
     state: web::Data<AppState>,
     path: web::Path<String>,
