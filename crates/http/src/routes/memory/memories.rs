@@ -1,12 +1,13 @@
 //! Listing, editing and deleting an agent's memories (API spec §2.2) and seed 001's aliases.
 
+use super::docs::{MemoryList, MemoryPage};
 use super::params::{ListParams, optional_object, optional_uuid};
 use super::render::{TimeFormat, memory_json};
 use super::{agent_id, running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
 use crate::openapi::Routes;
-use crate::openapi::schemas::ErrorBody;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
 use crate::routes::agent_logs::QueryPairs;
 use crate::state::AppState;
@@ -87,7 +88,7 @@ fn memories_json(memories: &[Memory], params: &ListParams, time: TimeFormat) -> 
         ("tableName" = Option<String>, Query, description = "Default `messages`"),
     ),
     responses(
-        (status = 200, description = "`data:{memories:[Memory]}`, newest first", body = Object),
+        (status = 200, description = "Newest first", body = Success<MemoryList>),
         (status = 400, body = ErrorBody), (status = 404, description = "Agent not running", body = ErrorBody),
     ))]
 async fn room_memories(
@@ -159,7 +160,7 @@ async fn agent_page(
         ("includeEmbedding" = Option<bool>, Query),
     ),
     responses(
-        (status = 200, description = "`data:{memories:[Memory], limit, offset, hasMore}`", body = Object),
+        (status = 200, body = Success<MemoryPage>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn agent_memories(

@@ -2,6 +2,7 @@
 //! 001's worlds, memory and semantic search routes. The 1.7.2 memory and room routes are served
 //! under `/api/memory/...` and again under `/api/agents/...`, as 1.7.2 mounts them twice.
 
+pub mod docs;
 mod groups;
 mod memories;
 mod params;

@@ -1,12 +1,13 @@
 //! An agent's rooms (API spec §2.2): create, list, get.
 
+use super::docs::{RoomList, RoomSchema};
 use super::params::{optional_object, optional_string, optional_uuid};
 use super::render::room_json;
 use super::{agent_id, running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
 use crate::openapi::Routes;
-use crate::openapi::schemas::ErrorBody;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -161,7 +162,7 @@ async fn create_world_for(
     summary = "The agent's rooms",
     params(("agentId" = String, Path)),
     responses(
-        (status = 200, description = "`data:{rooms:[Room]}`", body = Object),
+        (status = 200, body = Success<RoomList>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn list_rooms(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
@@ -178,7 +179,7 @@ async fn list_rooms(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
     summary = "One of the agent's rooms, with its world's name",
     params(("agentId" = String, Path), ("roomId" = String, Path)),
     responses(
-        (status = 200, description = "`data: Room + worldName?`", body = Object),
+        (status = 200, body = Success<RoomSchema>),
         (status = 400, body = ErrorBody), (status = 404, description = "Agent not running, or no such room of the agent", body = ErrorBody),
     ))]
 async fn get_room(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {

@@ -1,13 +1,14 @@
 //! Semantic search over an agent's memories (seed 001): `POST /api/memory/agents/:agentId/search`
 //! and `POST /api/memory/:agentId/search`.
 
+use super::docs::SearchResults;
 use super::params::{optional_string, optional_uuid};
 use super::render::{TimeFormat, memory_json};
 use super::{running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
 use crate::openapi::Routes;
-use crate::openapi::schemas::ErrorBody;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -36,7 +37,7 @@ pub fn configure(routes: &mut Routes<'_>) {
     params(("agentId" = String, Path, description = "A running agent's UUID")),
     request_body(content = Object, description = "`{query, table? (default messages), limit? (1–100, default 10), roomId?, channelId?, threshold? (cosine, -1–1), rerank? (default false)}`"),
     responses(
-        (status = 200, description = "`data:{query, table, count, memories:[Memory + similarity + bm25Score?]}`, best first", body = Object),
+        (status = 200, description = "Best first", body = Success<SearchResults>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 502, description = "The embedding model failed", body = ErrorBody),
         (status = 503, description = "The agent has no embedding model", body = ErrorBody),

@@ -1,6 +1,7 @@
 //! Worlds (API spec §2.1): 1.7.2's create and update, `GET /api/agents/worlds` (shadowed in
 //! 1.7.2, served here) and seed 001's per-agent listing and lookup.
 
+use super::docs::{WorldAnswer, WorldList};
 use super::params::{optional_object, optional_string, optional_uuid};
 use super::render::world_json;
 use super::rooms::owned_world;
@@ -8,7 +9,7 @@ use super::{agent_id, running_agent};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
 use crate::openapi::Routes;
-use crate::openapi::schemas::ErrorBody;
+use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -36,7 +37,7 @@ fn retrieval_error(err: eliza_domain::StoreError) -> ApiError {
 
 #[utoipa::path(get, path = "/api/agents/worlds", tag = "agents",
     summary = "Every agent's worlds (unreachable in 1.7.2, where the agent-id route shadows it)",
-    responses((status = 200, description = "`data:{worlds:[World]}`", body = Object)))]
+    responses((status = 200, body = Success<WorldList>)))]
 async fn all_worlds(state: web::Data<AppState>) -> ApiResult {
     let agents = state.store.list_agents().await.map_err(retrieval_error)?;
     let mut worlds = Vec::new();
@@ -65,7 +66,7 @@ async fn stored_agent(state: &AppState, raw: &str, message: &str) -> Result<Agen
     summary = "Seed 001: the agent's worlds",
     params(("agentId" = String, Path)),
     responses(
-        (status = 200, description = "`data:{worlds:[World]}`", body = Object),
+        (status = 200, body = Success<WorldList>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn agent_worlds(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
@@ -88,7 +89,7 @@ fn agent_and_world(raw: &(String, String)) -> Result<WorldId, ApiError> {
     summary = "Seed 001: one of the agent's worlds",
     params(("agentId" = String, Path), ("worldId" = String, Path)),
     responses(
-        (status = 200, description = "`data:{world: World}`", body = Object),
+        (status = 200, body = Success<WorldAnswer>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn get_world(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
@@ -103,8 +104,8 @@ async fn get_world(state: web::Data<AppState>, path: web::Path<(String, String)>
     params(("agentId" = String, Path)),
     request_body(content = Object, description = "`{name, messageServerId?, metadata?}` or `{worldId, name?, …}`"),
     responses(
-        (status = 201, description = "`data:{world: World}`: created", body = Object),
-        (status = 200, description = "`data:{world: World}`: `worldId` names a world the agent has already", body = Object),
+        (status = 201, description = "Created", body = Success<WorldAnswer>),
+        (status = 200, description = "`worldId` names a world the agent has already", body = Success<WorldAnswer>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "`worldId` is another agent's world", body = ErrorBody),
     ))]
@@ -176,7 +177,7 @@ fn existing_world(agent: AgentId, world: &World) -> ApiResult {
     params(("agentId" = String, Path), ("worldId" = String, Path)),
     request_body(content = Object, description = "`{name?, metadata?, settings?}`; `metadata` is merged key by key"),
     responses(
-        (status = 200, description = "`data:{world: World}`", body = Object),
+        (status = 200, body = Success<WorldAnswer>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn update_world(
