@@ -4,6 +4,8 @@
 pub mod agent_logs;
 pub mod agents;
 pub mod health;
+pub mod media;
+pub mod media_files;
 pub mod messaging;
 pub mod plugins;
 pub mod runs;
@@ -14,6 +16,8 @@ use crate::openapi::{self, Routes};
 
 /// Everything under `/api` (documented paths start with `/api`, which the scope adds).
 pub fn configure_api(routes: &mut Routes<'_>) {
+    // Before messaging: its channel routes must not take `/channels/{id}/upload-media`.
+    media::configure(routes);
     if let Some(cfg) = routes.actix() {
         agents::configure(cfg);
         plugins::configure(cfg);
@@ -32,9 +36,11 @@ pub fn configure_api(routes: &mut Routes<'_>) {
     }
 }
 
-/// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, then plugin routes (`/<plugin><path>`).
+/// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, the media files, then plugin
+/// routes (`/<plugin><path>`).
 pub fn configure_public(routes: &mut Routes<'_>) {
     health::configure(routes);
+    media_files::configure(routes);
     if let Some(cfg) = routes.actix() {
         agents::configure_seed_list(cfg);
         plugins::configure_app_fallback(cfg);
