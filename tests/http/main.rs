@@ -5,6 +5,7 @@
 mod agent_logs;
 mod agent_runtime;
 mod agents;
+mod audio;
 mod backend;
 mod cross_cutting;
 mod fanout;

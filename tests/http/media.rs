@@ -909,7 +909,7 @@ async fn attachment_paths_in_the_media_directories_are_listed_as_media_urls() {
 }
 
 #[actix_web::test]
-async fn the_openapi_document_lists_the_media_routes() {
+async fn the_openapi_document_lists_the_media_and_audio_routes() {
     let app = TestApp::new().await;
     let doc = app.get("/api/docs/openapi.json").await;
     assert_eq!(doc.status, StatusCode::OK);
@@ -922,6 +922,11 @@ async fn the_openapi_document_lists_the_media_routes() {
         "/media/uploads/agents/{agentId}/{filename}",
         "/media/generated/{agentId}/{filename}",
         "/media/uploads/channels/{channelId}/{filename}",
+        "/api/audio/{agentId}/transcriptions",
+        "/api/audio/{agentId}/speech/conversation",
+        "/api/audio/{agentId}/speech",
+        "/api/audio/transcribe",
+        "/api/audio/generate",
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }

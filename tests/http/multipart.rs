@@ -78,3 +78,10 @@ pub fn png() -> Vec<u8> {
     png.extend_from_slice(&[0; 64]);
     png
 }
+
+/// A tiny WAV recording (RIFF header, silence).
+pub fn wav() -> Vec<u8> {
+    let mut wav = b"RIFF\x2c\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data\x08\0\0\0".to_vec();
+    wav.extend_from_slice(&[0; 8]);
+    wav
+}

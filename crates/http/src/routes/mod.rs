@@ -3,6 +3,7 @@
 
 pub mod agent_logs;
 pub mod agents;
+pub mod audio;
 pub mod health;
 pub mod media;
 pub mod media_files;
@@ -18,6 +19,7 @@ use crate::openapi::{self, Routes};
 pub fn configure_api(routes: &mut Routes<'_>) {
     // Before messaging: its channel routes must not take `/channels/{id}/upload-media`.
     media::configure(routes);
+    audio::configure(routes);
     if let Some(cfg) = routes.actix() {
         agents::configure(cfg);
         plugins::configure(cfg);
