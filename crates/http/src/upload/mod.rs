@@ -95,23 +95,27 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// The bytes of an upload received into memory.
-    pub fn into_bytes(self) -> Vec<u8> {
+    /// The bytes of an upload received into memory ([`Sink::Memory`]).
+    pub fn into_bytes(self) -> Result<Vec<u8>, UploadError> {
         match self.data {
-            Data::Memory(bytes) => bytes,
-            Data::Staged(_) => Vec::new(),
+            Data::Memory(bytes) => Ok(bytes),
+            Data::Staged(_) => Err(wrong_sink("the upload was received to disk")),
         }
     }
 
-    /// Stores a staged upload as `<root>/<id>/<generated name>`.
+    /// Stores an upload received to disk ([`Sink::Disk`]) as `<root>/<id>/<generated name>`.
     pub async fn persist(self, root: &Path, id: &str) -> Result<StoredFile, UploadError> {
         match self.data {
             Data::Staged(staged) => staged.persist(root, id).await.map_err(UploadError::Storage),
-            Data::Memory(_) => Err(UploadError::Storage(std::io::Error::other(
-                "the upload was received into memory",
-            ))),
+            Data::Memory(_) => Err(wrong_sink("the upload was received into memory")),
         }
     }
+}
+
+/// A route asked for its upload in the other form than it received it (a programming error,
+/// answered as a storage failure rather than a panic).
+fn wrong_sink(what: &str) -> UploadError {
+    UploadError::Storage(std::io::Error::other(what.to_owned()))
 }
 
 /// The received bytes.

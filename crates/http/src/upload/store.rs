@@ -29,8 +29,16 @@ impl Staged {
     ) -> io::Result<(Staged, tokio::fs::File)> {
         tokio::fs::create_dir_all(dir).await?;
         let dir = dir.to_path_buf();
-        let temp =
-            blocking(move || tempfile::Builder::new().prefix(".upload-").tempfile_in(dir)).await?;
+        let temp = blocking(move || {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".upload-");
+            // Stored files are readable like any file the server writes (subject to the umask),
+            // not owner-only as temporary files are by default.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+            builder.tempfile_in(dir)
+        })
+        .await?;
         let file = tokio::fs::File::from_std(temp.as_file().try_clone()?);
         Ok((Staged { temp, extension }, file))
     }
@@ -168,6 +176,16 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(std::fs::read(&stored.path).unwrap(), b"hello");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&stored.path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o600, 0o600);
+            assert_eq!(mode & 0o022, 0, "never writable by others");
+        }
         assert_eq!(listed(&root), 1, "only the id directory is left");
 
         let (dropped, _file) = Staged::create(&root, ".txt").await.unwrap();

@@ -92,7 +92,9 @@ pub(super) async fn transcribe_file(
         .map_err(|err: UploadError| err.into_api(Family::Coded, policy))?;
     let mut request = TranscriptionRequest::new(Vec::new()).with_mime_type(file.mime.clone());
     request.language = form.field("language").map(str::to_owned);
-    request.audio = file.into_bytes();
+    request.audio = file
+        .into_bytes()
+        .map_err(|err| err.into_api(Family::Coded, policy))?;
     runtime
         .transcribe(request)
         .await
