@@ -2,17 +2,22 @@
 //! `backend`).
 
 use crate::backend::{DatabaseGuard, database_url};
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
+use actix_web::web::Bytes;
 use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::agent::Agent;
 use eliza_domain::character::Character;
 use eliza_domain::lifecycle::StatusRegistry;
 use eliza_http::logs::LogBuffer;
+use eliza_http::media::MediaConfig;
 use eliza_http::{AppState, HttpConfig, app};
 use eliza_runtime::{Environment, RegistryConfig};
 use eliza_store::{DieselStore, StoreOptions};
+use futures_util::Stream;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,12 +38,29 @@ pub struct TestApp {
     _database: DatabaseGuard,
 }
 
+/// Media directories left at their defaults (under `./.eliza`) move into the test's temp dir.
+fn in_temp_dir(media: &mut MediaConfig, dir: &std::path::Path) {
+    let defaults = MediaConfig::default();
+    let moved = MediaConfig::under(dir);
+    if media.uploads_agents == defaults.uploads_agents {
+        media.uploads_agents = moved.uploads_agents;
+    }
+    if media.uploads_channels == defaults.uploads_channels {
+        media.uploads_channels = moved.uploads_channels;
+    }
+    if media.generated == defaults.generated {
+        media.generated = moved.generated;
+    }
+}
+
 /// A response: status, headers and the body as JSON (`Null` when empty, `String` when not JSON).
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub json: Value,
+    /// The raw body (binary answers: files, audio).
+    pub body: Bytes,
 }
 
 impl Reply {
@@ -84,6 +106,7 @@ impl TestApp {
         if config.env_dir == std::path::Path::new(".") {
             config.env_dir = dir.path().to_path_buf();
         }
+        in_temp_dir(&mut config.media, dir.path());
         let state = AppState::with_ports(
             Arc::new(store),
             Arc::new(StatusRegistry::default()),
@@ -129,6 +152,7 @@ impl TestApp {
             .expect("store");
         let config = HttpConfig {
             env_dir: dir.path().to_path_buf(),
+            media: MediaConfig::under(dir.path()),
             ..HttpConfig::default()
         };
         let state = AppState::with_runtime(Arc::new(store), config, LogBuffer::new(1000), runtime);
@@ -169,8 +193,25 @@ impl TestApp {
     }
 
     pub async fn call(&self, req: TestRequest) -> Reply {
-        let service = test::init_service(app(self.state.clone())).await;
+        self.send(req.to_request()).await
+    }
+
+    /// `req` with `body` as its payload, streamed chunk by chunk as the stream yields them (a
+    /// stream that stalls stalls the upload).
+    pub async fn call_streaming(
+        &self,
+        req: TestRequest,
+        body: impl Stream<Item = Result<Bytes, PayloadError>> + 'static,
+    ) -> Reply {
         let mut req = req.to_request();
+        *req.payload() =
+            Payload::from(Box::pin(body)
+                as std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>);
+        self.send(req).await
+    }
+
+    async fn send(&self, mut req: actix_http::Request) -> Reply {
+        let service = test::init_service(app(self.state.clone())).await;
         if req.peer_addr().is_none() {
             let peer: SocketAddr = LOOPBACK_PEER.parse().expect("peer");
             req.head_mut().peer_addr = Some(peer);
@@ -189,6 +230,7 @@ impl TestApp {
             status,
             headers,
             json,
+            body: bytes,
         }
     }
 

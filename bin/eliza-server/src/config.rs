@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use eliza_domain::secrets::DEFAULT_SECRET_SALT;
+use eliza_http::media::MediaConfig;
 use eliza_http::sessions::SessionConfig;
 use eliza_http::{CorsOrigins, HttpConfig, SocketIoConfig};
 use std::path::{Path, PathBuf};
@@ -130,8 +131,9 @@ pub fn parse_size(text: &str) -> Option<usize> {
     Some((number * factor) as usize)
 }
 
-/// The HTTP settings from the environment (elizaOS names).
-pub fn http_config_from_env() -> Result<HttpConfig, String> {
+/// The HTTP settings from the environment (elizaOS names); media directories default under
+/// `data_dir`.
+pub fn http_config_from_env(data_dir: &Path) -> Result<HttpConfig, String> {
     let max_json_bytes = match env_var("EXPRESS_MAX_PAYLOAD") {
         Some(size) => parse_size(&size)
             .ok_or_else(|| format!("EXPRESS_MAX_PAYLOAD: cannot read size {size:?}"))?,
@@ -155,6 +157,51 @@ pub fn http_config_from_env() -> Result<HttpConfig, String> {
         sessions: SessionConfig::from_lookup(env_var),
         socket_io: socket_io_from_env()?,
         socket_api_key: env_var("SERVER_API_KEY"),
+        media: media_from(data_dir, env_var)?,
+    })
+}
+
+/// `ELIZA_DATA_DIR_UPLOADS_AGENTS`, `ELIZA_DATA_DIR_UPLOADS_CHANNELS`, `ELIZA_DATA_DIR_GENERATED`
+/// (default `<data-dir>/uploads/agents`, `…/uploads/channels`, `<data-dir>/generated`), made
+/// absolute so stored paths map to `/media/...` URLs whatever the working directory;
+/// `UPLOAD_MAX_SIZE` (`50mb`), `UPLOAD_IDLE_TIMEOUT_MS`, `UPLOAD_DEADLINE_MS`.
+fn media_from(
+    data_dir: &Path,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<MediaConfig, String> {
+    let defaults = MediaConfig::under(data_dir);
+    let dir = |name: &str, default: PathBuf| {
+        let dir = lookup(name).map_or(default, PathBuf::from);
+        std::path::absolute(&dir).map_err(|err| format!("{name}: {}: {err}", dir.display()))
+    };
+    let max_upload_bytes = match lookup("UPLOAD_MAX_SIZE") {
+        Some(size) => parse_size(&size)
+            .filter(|bytes| *bytes > 0)
+            .ok_or_else(|| format!("UPLOAD_MAX_SIZE: cannot read size {size:?}"))?
+            as u64,
+        None => defaults.max_upload_bytes,
+    };
+    Ok(MediaConfig {
+        uploads_agents: dir(
+            "ELIZA_DATA_DIR_UPLOADS_AGENTS",
+            defaults.uploads_agents.clone(),
+        )?,
+        uploads_channels: dir(
+            "ELIZA_DATA_DIR_UPLOADS_CHANNELS",
+            defaults.uploads_channels.clone(),
+        )?,
+        generated: dir("ELIZA_DATA_DIR_GENERATED", defaults.generated.clone())?,
+        max_upload_bytes,
+        upload_idle_timeout: parse_millis(
+            "UPLOAD_IDLE_TIMEOUT_MS",
+            lookup("UPLOAD_IDLE_TIMEOUT_MS"),
+            defaults.upload_idle_timeout,
+        )?,
+        upload_deadline: parse_millis(
+            "UPLOAD_DEADLINE_MS",
+            lookup("UPLOAD_DEADLINE_MS"),
+            defaults.upload_deadline,
+        )?,
     })
 }
 
@@ -224,6 +271,50 @@ mod tests {
         assert_eq!(parse_size("512KB"), Some(512 * 1024));
         assert_eq!(parse_size("100"), Some(100));
         assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
+    fn media_directories_default_under_the_data_dir_and_can_be_moved() {
+        let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        let media = media_from(Path::new("/data"), lookup(&[])).unwrap();
+        assert_eq!(media.uploads_agents, PathBuf::from("/data/uploads/agents"));
+        assert_eq!(
+            media.uploads_channels,
+            PathBuf::from("/data/uploads/channels")
+        );
+        assert_eq!(media.generated, PathBuf::from("/data/generated"));
+        assert_eq!(media.max_upload_bytes, 50 * 1024 * 1024);
+
+        let media = media_from(
+            Path::new("/data"),
+            lookup(&[
+                ("ELIZA_DATA_DIR_UPLOADS_AGENTS", "/srv/agents"),
+                ("ELIZA_DATA_DIR_UPLOADS_CHANNELS", "/srv/channels"),
+                ("ELIZA_DATA_DIR_GENERATED", "relative/generated"),
+                ("UPLOAD_MAX_SIZE", "10mb"),
+                ("UPLOAD_IDLE_TIMEOUT_MS", "1500"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(media.uploads_agents, PathBuf::from("/srv/agents"));
+        assert_eq!(media.uploads_channels, PathBuf::from("/srv/channels"));
+        assert!(media.generated.is_absolute());
+        assert!(media.generated.ends_with("relative/generated"));
+        assert_eq!(media.max_upload_bytes, 10 * 1024 * 1024);
+        assert_eq!(
+            media.upload_idle_timeout,
+            std::time::Duration::from_millis(1500)
+        );
+        let err =
+            media_from(Path::new("/data"), lookup(&[("UPLOAD_MAX_SIZE", "huge")])).unwrap_err();
+        assert!(err.contains("UPLOAD_MAX_SIZE"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,9 @@ fn rate_limits_from(lookup: impl Fn(&str) -> Option<String>) -> Result<RateLimit
             .unwrap_or(defaults.exempt_loopback),
         api: rule(&lookup, "API_RATE_LIMIT", defaults.api)?,
         health: rule(&lookup, "HEALTH_RATE_LIMIT", defaults.health)?,
+        upload: rule(&lookup, "UPLOAD_RATE_LIMIT", defaults.upload)?,
+        file_system: rule(&lookup, "FILE_RATE_LIMIT", defaults.file_system)?,
+        channel_media: rule(&lookup, "CHANNEL_MEDIA_RATE_LIMIT", defaults.channel_media)?,
         trust_forwarded_for: flag(&lookup, "TRUST_PROXY")?.unwrap_or(defaults.trust_forwarded_for),
     })
 }
@@ -82,6 +85,15 @@ mod tests {
         assert!(config.enabled && config.exempt_loopback && !config.trust_forwarded_for);
         assert_eq!(config.api.max, 1000);
         assert_eq!(config.api.window, Duration::from_secs(900));
+        assert_eq!(
+            (
+                config.upload.max,
+                config.file_system.max,
+                config.channel_media.max
+            ),
+            (50, 100, 100)
+        );
+        assert_eq!(config.file_system.window, Duration::from_secs(300));
     }
 
     #[test]
@@ -91,6 +103,9 @@ mod tests {
             ("API_RATE_LIMIT_MAX", "5"),
             ("API_RATE_LIMIT_WINDOW_MS", "1000"),
             ("HEALTH_RATE_LIMIT_MAX", "7"),
+            ("UPLOAD_RATE_LIMIT_MAX", "3"),
+            ("FILE_RATE_LIMIT_WINDOW_MS", "2000"),
+            ("CHANNEL_MEDIA_RATE_LIMIT_MAX", "4"),
             ("RATE_LIMIT_EXEMPT_LOOPBACK", "no"),
             ("TRUST_PROXY", "1"),
         ])
@@ -101,6 +116,9 @@ mod tests {
             (5, Duration::from_secs(1))
         );
         assert_eq!(config.health.max, 7);
+        assert_eq!(config.upload.max, 3);
+        assert_eq!(config.file_system.window, Duration::from_secs(2));
+        assert_eq!(config.channel_media.max, 4);
     }
 
     #[test]

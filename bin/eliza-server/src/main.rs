@@ -68,7 +68,7 @@ fn init_tracing(level: &str, logs: &LogBuffer) {
 }
 
 async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String> {
-    let config = http_config_from_env()?;
+    let config = http_config_from_env(&cli.data_dir)?;
     std::fs::create_dir_all(&cli.data_dir).map_err(|err| {
         format!(
             "cannot create the data directory {}: {err}",

@@ -49,6 +49,21 @@ impl FromRequest for JsonBody {
     }
 }
 
+/// A JSON body read from a payload a handler holds itself (one that accepts JSON or
+/// multipart), with [`JsonBody`]'s rules and `limit`.
+pub async fn read_json(mut payload: web::Payload, limit: usize) -> Result<JsonBody, ApiError> {
+    use futures_util::StreamExt;
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|err| payload_error(err.into()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(payload_error(PayloadError::Overflow.into()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    parse_body(&bytes).map(JsonBody)
+}
+
 fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));

@@ -8,6 +8,7 @@ pub mod character_source;
 pub mod error;
 pub mod jobs;
 pub mod logs;
+pub mod media;
 pub mod messaging;
 pub mod metrics;
 pub mod middleware;
@@ -17,6 +18,7 @@ pub mod realtime;
 pub mod routes;
 pub mod sessions;
 pub mod state;
+pub mod upload;
 
 pub use app::app;
 pub use eliza_socketio::SocketIoConfig;

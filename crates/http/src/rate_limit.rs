@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const API_MESSAGE: &str = "Too many requests. Please try again later.";
+const UPLOAD_MESSAGE: &str = "Too many upload attempts. Please try again later.";
+const FILE_SYSTEM_MESSAGE: &str = "Too many file operations. Please try again later.";
+const CHANNEL_MEDIA_MESSAGE: &str = "Too many requests, please try again later.";
 const HEALTH_MESSAGE: &str = "Too many health check requests from this IP, please try again later.";
 /// Expired windows are swept at least once per this many hits...
 const SWEEP_EVERY: u32 = 4096;
@@ -55,6 +58,14 @@ pub struct RateLimitConfig {
     /// `/healthz` and `/health`: 100 per minute in 1.7.2; loopback and private addresses are
     /// always exempt, as in 1.7.2.
     pub health: LimitRule,
+    /// `/api/messaging/channels/:id/upload-media`, the seed's `/api/media/upload` and every
+    /// `/api/audio/*` route: 50 per 15 minutes in 1.7.2.
+    pub upload: LimitRule,
+    /// The same routes again: 100 file operations per 5 minutes in 1.7.2.
+    pub file_system: LimitRule,
+    /// `/api/media/channels/:id/upload-media`: 100 per 15 minutes, with the legacy
+    /// `X-RateLimit-*` headers, in 1.7.2.
+    pub channel_media: LimitRule,
     /// Key clients by the first `X-Forwarded-For` hop instead of the peer address. Only safe when
     /// a trusted proxy sets the header; otherwise clients could pick their own key.
     pub trust_forwarded_for: bool,
@@ -67,6 +78,9 @@ impl Default for RateLimitConfig {
             exempt_loopback: true,
             api: LimitRule::new(1000, Duration::from_secs(15 * 60)),
             health: LimitRule::new(100, Duration::from_secs(60)),
+            upload: LimitRule::new(50, Duration::from_secs(15 * 60)),
+            file_system: LimitRule::new(100, Duration::from_secs(5 * 60)),
+            channel_media: LimitRule::new(100, Duration::from_secs(15 * 60)),
             trust_forwarded_for: false,
         }
     }
@@ -246,6 +260,9 @@ pub struct RateLimiters {
     config: Arc<RateLimitConfig>,
     api: Arc<FixedWindow>,
     health: Arc<FixedWindow>,
+    upload: Arc<FixedWindow>,
+    file_system: Arc<FixedWindow>,
+    channel_media: Arc<FixedWindow>,
 }
 
 impl Default for RateLimiters {
@@ -259,6 +276,9 @@ impl RateLimiters {
         RateLimiters {
             api: Arc::new(FixedWindow::new(config.api)),
             health: Arc::new(FixedWindow::new(config.health)),
+            upload: Arc::new(FixedWindow::new(config.upload)),
+            file_system: Arc::new(FixedWindow::new(config.file_system)),
+            channel_media: Arc::new(FixedWindow::new(config.channel_media)),
             config: Arc::new(config.clone()),
         }
     }
@@ -280,11 +300,16 @@ impl RateLimiters {
         let exempt = !self.config.enabled
             || (self.config.exempt_loopback && ip.is_some_and(|ip| ip.is_loopback()))
             || (kind == Kind::Health && ip.is_some_and(is_private));
-        match (exempt, kind) {
-            (true, _) => None,
-            (false, Kind::Api) => Some(&self.api),
-            (false, Kind::Health) => Some(&self.health),
+        if exempt {
+            return None;
         }
+        Some(match kind {
+            Kind::Api => &self.api,
+            Kind::Health => &self.health,
+            Kind::Upload => &self.upload,
+            Kind::FileSystem => &self.file_system,
+            Kind::ChannelMedia => &self.channel_media,
+        })
     }
 }
 
@@ -292,17 +317,25 @@ impl RateLimiters {
 enum Kind {
     Api,
     Health,
+    Upload,
+    FileSystem,
+    ChannelMedia,
 }
 
 impl Kind {
     fn rejection(self) -> HttpResponse {
+        let too_many = StatusCode::TOO_MANY_REQUESTS;
         match self {
-            Kind::Api => ApiError::coded(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMIT_EXCEEDED",
-                API_MESSAGE,
-            )
-            .error_response(),
+            Kind::Api => {
+                ApiError::coded(too_many, "RATE_LIMIT_EXCEEDED", API_MESSAGE).error_response()
+            }
+            Kind::Upload => ApiError::coded(too_many, "UPLOAD_RATE_LIMIT_EXCEEDED", UPLOAD_MESSAGE)
+                .error_response(),
+            Kind::FileSystem => {
+                ApiError::coded(too_many, "FILE_RATE_LIMIT_EXCEEDED", FILE_SYSTEM_MESSAGE)
+                    .error_response()
+            }
+            Kind::ChannelMedia => ApiError::plain(too_many, CHANNEL_MEDIA_MESSAGE).error_response(),
             // express `res.send(string)` answers HTML.
             Kind::Health => HttpResponse::TooManyRequests()
                 .content_type("text/html; charset=utf-8")
@@ -317,6 +350,38 @@ pub async fn limit_api(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     limit(Kind::Api, req, next).await
+}
+
+/// The upload limiter (upload and audio routes); 429 `UPLOAD_RATE_LIMIT_EXCEEDED`.
+pub async fn limit_upload(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    limit(Kind::Upload, req, next).await
+}
+
+/// The file-operation limiter (the same routes); 429 `FILE_RATE_LIMIT_EXCEEDED`.
+pub async fn limit_file_system(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    limit(Kind::FileSystem, req, next).await
+}
+
+/// The channel-media limiter (`/api/media/channels/:id/upload-media`); 429 in family B with
+/// the legacy `X-RateLimit-*` headers.
+pub async fn limit_channel_media(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    limit(Kind::ChannelMedia, req, next).await
+}
+
+/// The upload and file-operation limiters, in 1.7.2's order (upload first), on a route.
+pub fn upload_limited(route: actix_web::Route) -> actix_web::Route {
+    route
+        .wrap(actix_web::middleware::from_fn(limit_file_system))
+        .wrap(actix_web::middleware::from_fn(limit_upload))
 }
 
 /// The health limiter (`/healthz`, `/health`); private addresses are skipped; 429 as plain text.
@@ -351,13 +416,25 @@ async fn limit<B: MessageBody>(
             .map(ServiceResponse::map_into_left_body);
     };
     let decision = limiter.hit(ClientKey::of(ip), Instant::now());
+    let headers = match kind {
+        Kind::ChannelMedia => set_legacy_headers,
+        _ => set_headers,
+    };
     if !decision.allowed {
         let mut res = req.into_response(kind.rejection());
-        set_headers(res.headers_mut(), limiter, &decision, true);
+        headers(res.headers_mut(), limiter, &decision, true);
         return Ok(res.map_into_right_body());
     }
     let mut res = next.call(req).await?;
-    set_headers(res.headers_mut(), limiter, &decision, false);
+    // express sets headers before the handler, so of stacked limiters (API, upload, file) the
+    // last to run wins; here the innermost sets them first, and outer ones leave them.
+    let set_by_inner = match kind {
+        Kind::ChannelMedia => res.headers().contains_key("x-ratelimit-limit"),
+        _ => res.headers().contains_key("ratelimit-limit"),
+    };
+    if !set_by_inner {
+        headers(res.headers_mut(), limiter, &decision, false);
+    }
     Ok(res.map_into_left_body())
 }
 
@@ -396,6 +473,36 @@ fn set_headers(
             HeaderValue::from(reset),
         );
     }
+    if rejected {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(reset));
+    }
+}
+
+/// express-rate-limit's legacy headers: `X-RateLimit-Limit`, `-Remaining`, and `-Reset` as
+/// the epoch second the window ends; `Retry-After` on a rejection.
+fn set_legacy_headers(
+    headers: &mut HeaderMap,
+    limiter: &FixedWindow,
+    decision: &Decision,
+    rejected: bool,
+) {
+    let reset = ceil_secs(decision.reset);
+    let reset_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| now.as_secs())
+        .saturating_add(reset);
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-limit"),
+        limiter.limit.clone(),
+    );
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-remaining"),
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-reset"),
+        HeaderValue::from(reset_at),
+    );
     if rejected {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(reset));
     }

@@ -2,6 +2,7 @@
 
 use crate::jobs::JobRegistry;
 use crate::logs::LogBuffer;
+use crate::media::MediaConfig;
 use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiters};
@@ -53,6 +54,8 @@ pub struct HttpConfig {
     pub socket_io: SocketIoConfig,
     /// `SERVER_API_KEY`: the key 1.7.2 asks of sockets (`auth.apiKey` or `x-api-key`).
     pub socket_api_key: Option<String>,
+    /// Upload and generated-file directories, upload limits.
+    pub media: MediaConfig,
 }
 
 impl Default for HttpConfig {
@@ -70,6 +73,7 @@ impl Default for HttpConfig {
             sessions: SessionConfig::default(),
             socket_io: SocketIoConfig::default(),
             socket_api_key: None,
+            media: MediaConfig::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ use eliza_domain::world::{Entity, Participant, Room, World};
 use eliza_domain::{AgentId, Character, EntityId, LogId, RoomId, Store, WorldId};
 use eliza_models::{
     EmbeddingRequest, ImageDescription, ImageDescriptionRequest, ModelProvider, ModelType,
-    PromptProfile, TextRequest,
+    PromptProfile, SpeechAudio, SpeechRequest, TextRequest, TranscriptionRequest,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -273,6 +273,43 @@ impl AgentRuntime {
         };
         let logged = |d: &ImageDescription| json!({"title": d.title, "description": d.description});
         self.use_model(ModelType::ImageDescription, record, call, logged)
+            .await
+    }
+
+    /// `useModel(TRANSCRIPTION)`: the text of a recording (logged with its size, not its bytes).
+    pub async fn transcribe(&self, request: TranscriptionRequest) -> RuntimeResult<String> {
+        let record = CallRecord {
+            params: json!({
+                "mimeType": request.mime_type_or_default(),
+                "bytes": request.audio.len(),
+                "language": request.language,
+            }),
+            prompt: "",
+            system: None,
+            context: CallContext::of(self, None),
+        };
+        let call = |provider: Arc<dyn ModelProvider>| async move {
+            Ok(provider.transcribe(request).await?)
+        };
+        self.use_model(ModelType::Transcription, record, call, |text: &String| {
+            json!(text)
+        })
+        .await
+    }
+
+    /// `useModel(TEXT_TO_SPEECH)`: speech for `request.text` (logged with its size).
+    pub async fn speak(&self, request: SpeechRequest) -> RuntimeResult<SpeechAudio> {
+        let text = request.text.clone();
+        let record = CallRecord {
+            params: json!({"text": text, "voice": request.voice, "format": request.format}),
+            prompt: &text,
+            system: None,
+            context: CallContext::of(self, None),
+        };
+        let call =
+            |provider: Arc<dyn ModelProvider>| async move { Ok(provider.speak(request).await?) };
+        let logged = |audio: &SpeechAudio| json!({"contentType": audio.content_type, "bytes": audio.bytes.len()});
+        self.use_model(ModelType::TextToSpeech, record, call, logged)
             .await
     }
 

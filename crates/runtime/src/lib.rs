@@ -9,6 +9,7 @@
 //! * [`pipeline`]: the turn itself; [`bootstrap`]: the core providers, actions and REFLECTION;
 //! * [`plugin`]: the traits another crate implements to add capabilities;
 //! * [`embedding`]: the embedding queue;
+//! * [`voice`]: a spoken exchange with an agent outside any channel (the audio routes);
 //! * pure pieces: [`xml`], [`reply`], [`should_respond`], [`prompt`], [`templates`], [`stream`].
 
 pub mod agent;
@@ -29,6 +30,7 @@ pub mod state;
 pub mod stream;
 pub mod templates;
 pub mod turn;
+pub mod voice;
 pub mod xml;
 
 pub use agent::{AgentRuntime, RuntimeOptions};

@@ -1,6 +1,7 @@
 //! The 1.7.2 JSON shapes of message servers, channels and messages (API spec §1.7): camelCase,
 //! ISO-8601 timestamps with milliseconds, absent optional fields omitted.
 
+use crate::media::{MediaConfig, rewrite_url};
 use chrono::{DateTime, SecondsFormat, Utc};
 use eliza_domain::messaging::{CentralMessage, Channel, MessageServer};
 use serde_json::{Map, Value, json};
@@ -88,8 +89,9 @@ pub fn message_json(message: &CentralMessage) -> Value {
 }
 
 /// A message of `GET /channels/:id/messages`: the stored message, its metadata completed from the
-/// raw message (`thought`, `actions`, `attachments`), and `created_at`/`updated_at` in ms.
-pub fn list_item_json(message: &CentralMessage) -> Value {
+/// raw message (`thought`, `actions`, `attachments`, their file paths as `/media/...` URLs), and
+/// `created_at`/`updated_at` in ms.
+pub fn list_item_json(message: &CentralMessage, media: &MediaConfig) -> Value {
     let mut item = message_json(message);
     let raw = message.raw_message.as_ref();
     let raw_field = |key: &str| raw.and_then(|raw| raw.get(key)).cloned();
@@ -100,34 +102,27 @@ pub fn list_item_json(message: &CentralMessage) -> Value {
     put_some(&mut metadata, "thought", raw_field("thought"));
     put_some(&mut metadata, "actions", raw_field("actions"));
     let attachments = raw_field("attachments").or_else(|| metadata.get("attachments").cloned());
-    put_some(&mut metadata, "attachments", attachments.map(media_urls));
+    put_some(
+        &mut metadata,
+        "attachments",
+        attachments.map(|attachments| media_urls(attachments, media)),
+    );
     item["metadata"] = Value::Object(metadata);
     item["created_at"] = json!(message.created_at.timestamp_millis());
     item["updated_at"] = json!(message.updated_at.timestamp_millis());
     item
 }
 
-/// Attachment urls that point into the server's upload folder become `/media/uploads/...` urls.
-fn media_urls(mut attachments: Value) -> Value {
+/// Attachment urls that are file paths in the media directories become `/media/...` urls.
+pub fn media_urls(mut attachments: Value, media: &MediaConfig) -> Value {
     if let Value::Array(items) = &mut attachments {
         for item in items {
             if let Some(Value::String(url)) = item.get_mut("url") {
-                *url = media_url(url);
+                *url = rewrite_url(url, media);
             }
         }
     }
     attachments
-}
-
-fn media_url(url: &str) -> String {
-    let served = ["http://", "https://", "/media/", "data:", "blob:"];
-    if served.iter().any(|prefix| url.starts_with(prefix)) {
-        return url.to_owned();
-    }
-    match url.replace('\\', "/").rsplit_once("/uploads/") {
-        Some((_, rest)) => format!("/media/uploads/{rest}"),
-        None => url.to_owned(),
-    }
 }
 
 /// The OpenAPI schemas of these shapes (camelCase, ISO-8601 times, absent optionals omitted).
@@ -269,7 +264,7 @@ mod tests {
 
     #[test]
     fn list_items_complete_metadata_from_the_raw_message() {
-        let item = list_item_json(&message());
+        let item = list_item_json(&message(), &MediaConfig::default());
         assert_eq!(
             item["metadata"],
             json!({"agentName": "Eliza", "thought": "t", "actions": ["REPLY"],
@@ -281,16 +276,45 @@ mod tests {
 
     #[test]
     fn served_urls_are_left_alone() {
-        for url in [
+        let media = MediaConfig::default();
+        let url = |url: &str| {
+            media_urls(json!([{"url": url}]), &media)[0]["url"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        for served in [
             "https://x/y.png",
             "/media/uploads/a.png",
             "data:image/png;base64,x",
+            "blob:http://x/1",
+            "file:///tmp/a.png",
+            "ipfs://Qm",
+            "s3://b/k",
+            "gs://b/k",
         ] {
-            assert_eq!(media_url(url), url);
+            assert_eq!(url(served), served);
         }
+        assert_eq!(url("C:\\eliza\\uploads\\a.png"), "/media/uploads/a.png");
+    }
+
+    #[test]
+    fn paths_in_the_configured_directories_become_media_urls() {
+        let media = MediaConfig::under(std::path::Path::new("/var/eliza"));
+        let attachments = json!([
+            {"url": "/var/eliza/generated/a1/song.mp3", "title": "t"},
+            {"url": "/var/eliza/uploads/agents/a1/1-2.png"},
+            {"url": "/var/eliza/uploads/channels/c1/1-2.pdf"},
+            {"id": "no url"},
+        ]);
         assert_eq!(
-            media_url("C:\\eliza\\uploads\\a.png"),
-            "/media/uploads/a.png"
+            media_urls(attachments, &media),
+            json!([
+                {"url": "/media/generated/a1/song.mp3", "title": "t"},
+                {"url": "/media/uploads/agents/a1/1-2.png"},
+                {"url": "/media/uploads/channels/c1/1-2.pdf"},
+                {"id": "no url"},
+            ])
         );
     }
 

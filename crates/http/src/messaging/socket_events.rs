@@ -2,6 +2,8 @@
 //! 1.7.2, including the five `messageBroadcast` shapes. Every broadcast carries both `channelId`
 //! and `roomId` (1.7.2 omits one or the other depending on the source; clients accept either).
 
+use crate::media::MediaConfig;
+use crate::messaging::render::media_urls;
 use eliza_bus::{BusEvent, BusMessage, ControlAction, MessageOrigin};
 use serde_json::{Map, Value, json};
 
@@ -27,10 +29,11 @@ impl RoomEmit {
     }
 }
 
-/// The socket emission for a bus event; `None` for events sockets do not see.
-pub fn room_emit(event: &BusEvent) -> Option<RoomEmit> {
+/// The socket emission for a bus event; `None` for events sockets do not see. Attachment file
+/// paths inside the `media` directories are sent as `/media/...` URLs.
+pub fn room_emit(event: &BusEvent, media: &MediaConfig) -> Option<RoomEmit> {
     let emit = match event {
-        BusEvent::NewMessage { message, origin } => broadcast(message, origin),
+        BusEvent::NewMessage { message, origin } => broadcast(message, origin, media),
         BusEvent::MessageDeleted {
             channel_id,
             message_id,
@@ -126,7 +129,7 @@ fn insert_some(payload: &mut Map<String, Value>, key: &str, value: Option<&Value
 }
 
 /// `messageBroadcast` in the shape 1.7.2 uses for the message's source.
-fn broadcast(message: &BusMessage, origin: &MessageOrigin) -> RoomEmit {
+fn broadcast(message: &BusMessage, origin: &MessageOrigin, media: &MediaConfig) -> RoomEmit {
     let metadata = message.metadata.as_ref();
     let raw = message.raw_message.as_ref();
     let mut payload = Map::new();
@@ -143,18 +146,17 @@ fn broadcast(message: &BusMessage, origin: &MessageOrigin) -> RoomEmit {
     payload.insert(server_key.into(), json!(message.message_server_id));
     payload.insert("createdAt".into(), json!(message.created_at));
     payload.insert("source".into(), json!(message.source_type));
-    let attachments = field(raw, "attachments").or_else(|| field(metadata, "attachments"));
+    let attachments = field(raw, "attachments")
+        .or_else(|| field(metadata, "attachments"))
+        .map(|attachments| media_urls(attachments.clone(), media));
     match origin {
         MessageOrigin::Socket { .. } => {
-            payload.insert(
-                "attachments".into(),
-                attachments.cloned().unwrap_or(json!([])),
-            );
+            payload.insert("attachments".into(), attachments.unwrap_or(json!([])));
         }
         MessageOrigin::AgentReply | MessageOrigin::Action | MessageOrigin::Edit => {
             insert_some(&mut payload, "thought", field(raw, "thought"));
             insert_some(&mut payload, "actions", field(raw, "actions"));
-            insert_some(&mut payload, "attachments", attachments);
+            insert_some(&mut payload, "attachments", attachments.as_ref());
         }
         MessageOrigin::Gui | MessageOrigin::Ingest => {}
     }
@@ -230,13 +232,39 @@ mod tests {
     }
 
     #[test]
+    fn attachment_paths_in_the_media_directories_are_broadcast_as_media_urls() {
+        let media = MediaConfig::under(std::path::Path::new("/srv/eliza"));
+        let message = message(
+            json!({"agentName": "Eliza"}),
+            json!({"attachments": [
+                {"url": "/srv/eliza/generated/a1/song.mp3"},
+                {"url": "https://x/y.png"}
+            ]}),
+        );
+        let reply = broadcast(&message, &MessageOrigin::AgentReply, &media).payload;
+        assert_eq!(
+            reply["attachments"],
+            json!([{"url": "/media/generated/a1/song.mp3"}, {"url": "https://x/y.png"}])
+        );
+        let origin = MessageOrigin::Socket {
+            socket_id: "s1".into(),
+            client_message_id: None,
+        };
+        let sent = broadcast(&message, &origin, &media).payload;
+        assert_eq!(
+            sent["attachments"][0]["url"],
+            "/media/generated/a1/song.mp3"
+        );
+    }
+
+    #[test]
     fn a_socket_message_goes_to_the_others_and_a_copy_with_the_client_id_to_the_sender() {
         let message = message(json!({"attachments": [{"url": "/media/x.png"}]}), json!({}));
         let origin = MessageOrigin::Socket {
             socket_id: "s1".into(),
             client_message_id: Some("tmp-1".into()),
         };
-        let emit = broadcast(&message, &origin);
+        let emit = broadcast(&message, &origin, &MediaConfig::default());
         assert_eq!(emit.event, "messageBroadcast");
         assert_eq!(emit.except.as_deref(), Some("s1"));
         assert_eq!(
@@ -270,10 +298,13 @@ mod tests {
             json!({"agentName": "Eliza"}),
             json!({"text": "hi", "thought": "t", "actions": ["REPLY"]}),
         );
-        let emit = room_emit(&BusEvent::NewMessage {
-            message: Box::new(message.clone()),
-            origin: MessageOrigin::AgentReply,
-        })
+        let emit = room_emit(
+            &BusEvent::NewMessage {
+                message: Box::new(message.clone()),
+                origin: MessageOrigin::AgentReply,
+            },
+            &MediaConfig::default(),
+        )
         .unwrap();
         assert_eq!(emit.except, None);
         let payload = &emit.payload;
@@ -291,12 +322,12 @@ mod tests {
     #[test]
     fn gui_and_ingested_messages_have_the_short_shape() {
         let mut message = message(json!({"user_display_name": "Ann"}), json!({"thought": "x"}));
-        let gui = broadcast(&message, &MessageOrigin::Gui).payload;
+        let gui = broadcast(&message, &MessageOrigin::Gui, &MediaConfig::default()).payload;
         assert_eq!(gui["senderName"], "Ann");
         assert!(gui.get("thought").is_none());
         message.author_display_name = Some("Bob".into());
         assert_eq!(
-            broadcast(&message, &MessageOrigin::Ingest).payload["senderName"],
+            broadcast(&message, &MessageOrigin::Ingest, &MediaConfig::default()).payload["senderName"],
             "Bob"
         );
     }
@@ -305,7 +336,7 @@ mod tests {
     fn updated_actions_carry_updated_at_and_the_raw_message() {
         let mut message = message(json!({}), json!({"status": "done"}));
         message.updated_at = Some(1_700_000_000_500);
-        let payload = broadcast(&message, &MessageOrigin::Action).payload;
+        let payload = broadcast(&message, &MessageOrigin::Action, &MediaConfig::default()).payload;
         assert_eq!(payload["senderName"], "Agent");
         assert_eq!(payload["updatedAt"], 1_700_000_000_500_i64);
         assert_eq!(payload["rawMessage"], json!({"status": "done"}));
@@ -387,7 +418,7 @@ mod tests {
             ),
         ];
         for (event, name, payload) in cases {
-            let emit = room_emit(&event).unwrap();
+            let emit = room_emit(&event, &MediaConfig::default()).unwrap();
             assert_eq!((emit.event, &emit.payload), (name, &payload));
         }
         let update = BusEvent::ServerAgentUpdate {
@@ -395,6 +426,6 @@ mod tests {
             agent_id,
             change: eliza_bus::ServerAgentChange::Added,
         };
-        assert_eq!(room_emit(&update), None);
+        assert_eq!(room_emit(&update, &MediaConfig::default()), None);
     }
 }

@@ -35,6 +35,22 @@ impl ToSchema for ErrorBody {
     }
 }
 
+/// Raw bytes (a served file, synthesised speech); the content type says what they are.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        let binary = json!({"type": "string", "format": "binary"});
+        RefOr::T(serde_json::from_value(binary).unwrap_or_default())
+    }
+}
+
+impl ToSchema for Binary {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Binary".into()
+    }
+}
+
 /// Schemas every document has, whether or not a handler names them.
 pub fn shared() -> Vec<(String, RefOr<Schema>)> {
     vec![("ErrorBody".to_owned(), RefOr::T(error_body_schema()))]

@@ -85,7 +85,13 @@ impl ElizaEvents {
             .messaging
             .bus()
             .subscribe(Topic::Channel(channel));
-        let task = Task(tokio::spawn(forward(everyone, subscription, channel)));
+        let config = std::sync::Arc::clone(&self.context.config);
+        let task = Task(tokio::spawn(forward(
+            everyone,
+            subscription,
+            channel,
+            config,
+        )));
         feeds.insert(
             channel,
             Feed {
@@ -121,11 +127,16 @@ pub(super) struct Feed {
 
 /// Bus events of one channel → events for every socket in its room, until the bus goes away or
 /// the last socket leaves (the task is aborted then).
-async fn forward(everyone: Operator, mut subscription: Subscription, channel: ChannelId) {
+async fn forward(
+    everyone: Operator,
+    mut subscription: Subscription,
+    channel: ChannelId,
+    config: std::sync::Arc<crate::state::HttpConfig>,
+) {
     while let Some(received) = subscription.recv().await {
         match received {
             Received::Event(event) => {
-                let Some(emit) = room_emit(&event) else {
+                let Some(emit) = room_emit(&event, &config.media) else {
                     continue;
                 };
                 // The sender's own copy is sent by SEND_MESSAGE itself, ahead of its ack.

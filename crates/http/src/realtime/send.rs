@@ -114,7 +114,9 @@ impl ElizaEvents {
             message: Box::new(posted.message.clone()),
             origin,
         };
-        if let Some(copy) = room_emit(&event).and_then(|emit| emit.sender_copy) {
+        if let Some(copy) =
+            room_emit(&event, &self.context.config.media).and_then(|emit| emit.sender_copy)
+        {
             emit(socket, "messageBroadcast", copy);
         }
         emit(

@@ -3,7 +3,10 @@
 
 pub mod agent_logs;
 pub mod agents;
+pub mod audio;
 pub mod health;
+pub mod media;
+pub mod media_files;
 pub mod memory;
 pub mod messaging;
 pub mod plugins;
@@ -18,6 +21,9 @@ use crate::openapi::{self, Routes};
 pub fn configure_api(routes: &mut Routes<'_>) {
     // First: `/api/agents/worlds` must win over `/api/agents/{agentId}`.
     memory::configure(routes);
+    // Before messaging: its channel routes must not take `/channels/{id}/upload-media`.
+    media::configure(routes);
+    audio::configure(routes);
     agents::configure(routes);
     plugins::configure(routes);
     agent_logs::configure(routes);
@@ -30,10 +36,12 @@ pub fn configure_api(routes: &mut Routes<'_>) {
     plugins::configure_api_fallback(routes);
 }
 
-/// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, then plugin routes (`/<plugin><path>`).
+/// Routes outside `/api`: `/healthz`, `/health`, `/metrics`, the media files, then plugin
+/// routes (`/<plugin><path>`).
 pub fn configure_public(routes: &mut Routes<'_>) {
     health::configure(routes);
     socket_io::configure(routes);
+    media_files::configure(routes);
     agents::configure_seed_list(routes);
     plugins::configure_app_fallback(routes);
 }

@@ -394,7 +394,7 @@ async fn list_messages(
                 message.created_at.timestamp_millis() > after.timestamp_millis()
             })
         })
-        .map(list_item_json)
+        .map(|message| list_item_json(message, &state.config.media))
         .collect();
     Ok(ok(json!({ "messages": messages })))
 }

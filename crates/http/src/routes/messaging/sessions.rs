@@ -865,7 +865,10 @@ async fn get_messages(
         SessionError::internal()
     })?;
 
-    let items: Vec<Value> = messages.iter().map(simplified_message).collect();
+    let items: Vec<Value> = messages
+        .iter()
+        .map(|message| simplified_message(message, &state.config.media))
+        .collect();
     let mut answer = Map::new();
     answer.insert("messages".into(), Value::Array(items));
     answer.insert("hasMore".into(), json!(messages.len() == limit as usize));
@@ -882,8 +885,8 @@ async fn get_messages(
 }
 
 /// A message as the session list shows it.
-fn simplified_message(message: &CentralMessage) -> Value {
-    let listed = list_item_json(message);
+fn simplified_message(message: &CentralMessage, media: &crate::media::MediaConfig) -> Value {
+    let listed = list_item_json(message, media);
     json!({
         "id": message.id,
         "content": message.content,
