@@ -11,10 +11,10 @@ pub use routes::{Collected, Routes};
 use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
 use std::sync::OnceLock;
-use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response,
     ResponseBuilder, Server,
 };
 
@@ -44,7 +44,8 @@ pub fn document_json() -> &'static str {
 }
 
 /// Builds the document: the collected paths, each operation with the error envelope as its
-/// `default` answer and the API key as an optional requirement on `/api` paths.
+/// `default` answer, the API key as an optional requirement on `/api` paths, and the errors of
+/// the middleware (401, 429) and of the JSON body (400, 413) where they apply.
 pub fn document() -> OpenApi {
     let collected = collected();
     let mut paths = collected.paths.clone();
@@ -53,25 +54,13 @@ pub fn document() -> OpenApi {
         for method in ALL_METHODS {
             if let Some(operation) = operation_mut(item, &method) {
                 describe_responses(operation);
-                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description("An error, in the envelope of the route's family (API spec §1.2)")
-                            .content(
-                                "application/json",
-                                ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                });
                 if on_api {
                     operation.security = Some(vec![
                         SecurityRequirement::default(),
                         SecurityRequirement::new::<_, _, &str>(API_KEY_SCHEME, []),
                     ]);
                 }
+                add_shared_errors(operation, on_api);
             }
         }
     }
@@ -100,9 +89,68 @@ pub fn document() -> OpenApi {
         .build()
 }
 
+/// The answers of the middleware and the body extractor, on the operations they apply to, and
+/// the error envelope as every operation's `default` answer.
+fn add_shared_errors(operation: &mut Operation, on_api: bool) {
+    let keyed = operation.security.iter().flatten().any(|requirement| {
+        *requirement == SecurityRequirement::new::<_, _, &str>(API_KEY_SCHEME, [])
+    });
+    let with_body = operation.request_body.is_some();
+    let shared = [
+        (
+            with_body,
+            "400",
+            "Malformed JSON, or a Content-Type that is not JSON, multipart or urlencoded",
+        ),
+        (
+            keyed,
+            "401",
+            "`ELIZA_SERVER_AUTH_TOKEN` is set and `X-API-KEY` is missing or wrong",
+        ),
+        (
+            with_body,
+            "413",
+            "The body is larger than `EXPRESS_MAX_PAYLOAD` (2 MB by default)",
+        ),
+        (
+            on_api,
+            "429",
+            "`RATE_LIMIT_EXCEEDED`: too many requests from this address",
+        ),
+        (
+            true,
+            "default",
+            "An error, in the envelope of the route's family (API spec §1.2)",
+        ),
+    ];
+    for (applies, status, description) in shared {
+        if applies {
+            operation
+                .responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| error_response(description));
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
 /// OpenAPI requires a description on every response: a response without one is described by
 /// its status's reason phrase.
-fn describe_responses(operation: &mut utoipa::openapi::path::Operation) {
+fn describe_responses(operation: &mut Operation) {
     for (status, response) in operation.responses.responses.iter_mut() {
         if let RefOr::T(response) = response
             && response.description.is_empty()
@@ -131,7 +179,7 @@ const ALL_METHODS: [HttpMethod; 8] = [
 fn operation_mut<'a>(
     item: &'a mut utoipa::openapi::PathItem,
     method: &HttpMethod,
-) -> Option<&'a mut utoipa::openapi::path::Operation> {
+) -> Option<&'a mut Operation> {
     match method {
         HttpMethod::Get => item.get.as_mut(),
         HttpMethod::Put => item.put.as_mut(),

@@ -44,6 +44,7 @@ pub fn configure(routes: &mut Routes<'_>) {
 /// absent, it is this instance's server.
 #[derive(ToSchema)]
 pub struct CreateChannelBody {
+    #[schema(min_length = 1)]
     pub name: String,
     pub message_server_id: Option<Uuid>,
     /// Or `participantIds`.
@@ -211,9 +212,10 @@ async fn create_channel(state: web::Data<AppState>, body: JsonBody) -> ApiResult
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct DmQuery {
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Uuid, required = true)]
     current_user_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
+    /// Another entity than `currentUserId`.
+    #[param(value_type = Uuid, required = true)]
     target_user_id: Option<String>,
     /// Used when it names a known server, else this instance's server.
     #[param(value_type = Option<Uuid>)]

@@ -40,7 +40,9 @@ pub struct AgentMessageBody {
     /// Or the deprecated `server_id`.
     pub message_server_id: Uuid,
     pub author_id: Uuid,
+    #[schema(min_length = 1)]
     pub content: String,
+    #[schema(min_length = 1)]
     pub source_type: String,
     /// Any truthy JSON value.
     pub raw_message: Value,
@@ -72,7 +74,9 @@ pub struct ExternalMessageBody {
     pub channel_id: Uuid,
     /// Or the deprecated `server_id`.
     pub message_server_id: Uuid,
+    #[schema(min_length = 1)]
     pub author_id: String,
+    #[schema(min_length = 1)]
     pub content: String,
     pub author_display_name: Option<String>,
     pub raw_message: Option<Value>,

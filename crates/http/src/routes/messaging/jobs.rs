@@ -47,14 +47,16 @@ pub fn configure(routes: &mut Routes<'_>) {
 #[schema(rename_all = "camelCase")]
 pub struct CreateJobBody {
     pub user_id: Uuid,
-    /// 1 to 50000 characters.
+    /// The maximum counts UTF-16 code units, as JavaScript does.
+    #[schema(min_length = 1, max_length = 50000)]
     pub content: String,
     /// A running agent; default the first one.
     pub agent_id: Option<Uuid>,
     /// At most 10000 characters of JSON.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
-    /// 1000 to 300000; default 30000.
+    /// Default 30000.
+    #[schema(minimum = 1000, maximum = 300000)]
     pub timeout_ms: Option<f64>,
 }
 

@@ -44,6 +44,7 @@ pub fn configure(routes: &mut Routes<'_>) {
 pub struct ChannelPostBody {
     /// Or `authorId`, or the `X-Entity-Id` header.
     pub author_id: Option<Uuid>,
+    #[schema(min_length = 1)]
     pub content: String,
     /// Or the deprecated `server_id`; absent, this instance's server (for a new channel).
     pub message_server_id: Option<Uuid>,

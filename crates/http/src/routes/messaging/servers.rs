@@ -85,7 +85,9 @@ pub struct CreatedServer {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct CreateServerBody {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub source_type: String,
     pub source_id: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -112,10 +114,12 @@ pub struct ChannelList {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct SyncedChannelBody {
+    #[schema(min_length = 1)]
     pub name: String,
     /// A channel type; default `GROUP`.
     #[schema(rename = "type")]
     pub channel_type: Option<String>,
+    #[schema(min_length = 1)]
     pub source_id: String,
 }
 

@@ -170,7 +170,8 @@ pub struct SessionsHealth {
 
 #[derive(ToSchema)]
 pub struct SessionMessageBody {
-    /// 1 to 4000 characters.
+    /// The maximum counts UTF-16 code units, as JavaScript does.
+    #[schema(min_length = 1, max_length = 4000)]
     pub content: String,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
@@ -618,6 +619,7 @@ async fn get_session(req: HttpRequest, state: web::Data<AppState>) -> SessionRes
     responses((status = 201, body = SessionMessageAnswer),
         (status = 200, description = "The `sse` transport's event stream", content_type = "text/event-stream", body = String),
         (status = 400, description = "`VALIDATION_ERROR`", body = ErrorBody), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody), (status = 410, description = "`SESSION_EXPIRED`", body = ErrorBody),
+        (status = 500, description = "`MESSAGE_SEND_FAILED`: `http`, the agent failed", body = ErrorBody),
         (status = 504, description = "`http`: no answer in time", body = ErrorBody)))]
 async fn send_message(
     req: HttpRequest,

@@ -69,6 +69,7 @@ fn failed(details: impl Into<String>) -> ApiError {
     request_body = TitleBody,
     responses((status = 200, body = Success<Title>), (status = 400, body = ErrorBody),
         (status = 404, description = "The agent is not running", body = ErrorBody),
+        (status = 500, description = "The model failed or gave no title", body = ErrorBody),
         (status = 503, description = "This server runs no language model", body = ErrorBody)))]
 async fn generate_title(
     state: web::Data<AppState>,
