@@ -367,9 +367,10 @@ async fn call(
         and `/<plugin><route>` (no API key); those two only answer paths a plugin route serves, so they are not listed as paths here.",
     params(("agentId" = Uuid, Path), ("path" = String, Path, description = "`<plugin><route>`"),
         ("agentId" = Option<String>, Query, description = "The agent whose routes to use instead of the path's")),
-    responses((status = 200, description = "The plugin route's answer, with the status, content type and body it gives"),
-        (status = 400, description = "`INVALID_AGENT_ID`", body = ErrorBody),
-        (status = 404, description = "`AGENT_NOT_FOUND` (not running), or no plugin route there", body = ErrorBody)))]
+    responses((status = "2XX", description = "The plugin route's answer, with the status, content type and body it gives"),
+        (status = 400, description = "`INVALID_AGENT_ID` (family F), or the plugin route's own answer"),
+        (status = 404, description = "`AGENT_NOT_FOUND` (not running) or no plugin route there (JSON error bodies), or the plugin route's own answer"),
+        (status = "default", description = "The plugin route's error, with the status, content type and body it gives")))]
 async fn dispatch_agent_scoped(
     state: web::Data<AppState>,
     req: HttpRequest,
