@@ -31,5 +31,6 @@ mod sessions;
 mod support;
 mod system;
 mod titles;
+mod ui;
 mod worlds;
 mod ws_client;

@@ -47,6 +47,11 @@ pub struct Cli {
     #[arg(long, env = "ELIZA_DEFAULT_AGENT", default_value_t = true, action = clap::ArgAction::Set)]
     pub default_agent: bool,
 
+    /// A web UI build to serve at `/` (the folder holding `index.html`). Default: the
+    /// `@elizaos/client` build fetched into `ui/` in the data directory.
+    #[arg(long, env = "ELIZA_UI_PATH", global = true)]
+    pub ui_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -56,6 +61,20 @@ pub enum Command {
     /// Manage the local model files.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Manage the web UI files.
+    #[command(subcommand)]
+    Ui(UiCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UiCommand {
+    /// Fetch `@elizaos/client@1.7.2` with `npm pack`, check its integrity and unpack its build
+    /// (no-op when it is there).
+    Fetch {
+        /// The package tarball, already downloaded, instead of running npm.
+        #[arg(long, value_name = "FILE")]
+        tarball: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -158,6 +177,8 @@ pub fn http_config_from_env(data_dir: &Path) -> Result<HttpConfig, String> {
         socket_io: socket_io_from_env()?,
         socket_api_key: env_var("SERVER_API_KEY"),
         media: media_from(data_dir, env_var)?,
+        // Set from the flags by the caller (`ui::web_ui`).
+        ui: eliza_http::ui::WebUi::Absent,
     })
 }
 

@@ -6,10 +6,11 @@ mod default_character;
 mod echo;
 mod limits;
 mod models;
+mod ui;
 
 use actix_web::HttpServer;
 use clap::Parser;
-use config::{Cli, Command, http_config_from_env};
+use config::{Cli, Command, UiCommand, http_config_from_env};
 use eliza_domain::store::Store;
 use eliza_http::character_source::characters_from_path;
 use eliza_http::logs::LogBuffer;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Some(Command::Models(command)) => {
             actix_web::rt::System::new().block_on(models::run(&cli, command))
         }
+        Some(Command::Ui(UiCommand::Fetch { tarball })) => ui::run_fetch(&cli, tarball.as_deref()),
         None => actix_web::rt::System::new().block_on(serve(cli, logs, started)),
     };
     match outcome {
@@ -68,7 +70,8 @@ fn init_tracing(level: &str, logs: &LogBuffer) {
 }
 
 async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String> {
-    let config = http_config_from_env(&cli.data_dir)?;
+    let mut config = http_config_from_env(&cli.data_dir)?;
+    config.ui = ui::web_ui(&cli);
     std::fs::create_dir_all(&cli.data_dir).map_err(|err| {
         format!(
             "cannot create the data directory {}: {err}",
@@ -85,6 +88,7 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         .await
         .map_err(|err| format!("cannot prepare the database: {err}"))?;
     start_characters(&state, &cli).await?;
+    ui::fetch_on_first_run(&cli);
     // Expired messaging sessions are also dropped on access; this keeps idle memory flat.
     actix_web::rt::spawn(eliza_http::sessions::run_cleanup(Arc::clone(
         &state.sessions,

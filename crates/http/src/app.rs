@@ -43,7 +43,7 @@ pub fn app(
         )
         .configure(|cfg| socket_io.configure(cfg))
         .configure(|cfg| routes::configure_public(&mut Routes::serve(cfg, "")))
-        .default_service(web::to(not_found))
+        .default_service(web::to(crate::ui::fallback))
         .wrap(from_fn(security_headers))
         .wrap(from_fn(cors))
         .wrap(from_fn(metrics::track))

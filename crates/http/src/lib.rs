@@ -18,6 +18,7 @@ pub mod realtime;
 pub mod routes;
 pub mod sessions;
 pub mod state;
+pub mod ui;
 pub mod upload;
 
 pub use app::app;

@@ -56,6 +56,8 @@ pub struct HttpConfig {
     pub socket_api_key: Option<String>,
     /// Upload and generated-file directories, upload limits.
     pub media: MediaConfig,
+    /// The web UI served at `/`.
+    pub ui: crate::ui::WebUi,
 }
 
 impl Default for HttpConfig {
@@ -74,6 +76,7 @@ impl Default for HttpConfig {
             socket_io: SocketIoConfig::default(),
             socket_api_key: None,
             media: MediaConfig::default(),
+            ui: crate::ui::WebUi::default(),
         }
     }
 }

@@ -47,7 +47,7 @@ export async function startServer({ env = {} } = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), "eliza-socketio-"));
   const childEnv = { ...process.env };
   for (const name of SCRUBBED) delete childEnv[name];
-  Object.assign(childEnv, { ELIZA_ECHO_AGENTS: "1", LOG_LEVEL: "info", NO_COLOR: "1" }, env);
+  Object.assign(childEnv, { ELIZA_ECHO_AGENTS: "1", ELIZA_UI_AUTO_FETCH: "false", LOG_LEVEL: "info", NO_COLOR: "1" }, env);
   const args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", path.join(dir, "data")];
   // cwd is the temp dir, so no project `.env` is picked up.
   const child = spawn(SERVER_BIN, args, { cwd: dir, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });

@@ -1,0 +1,217 @@
+//! The official web UI (`@elizaos/client` 1.7.2): `eliza-server ui fetch` and the first-run
+//! fetch take it from the npm registry with `npm pack`, check the tarball against the pinned
+//! integrity, and unpack its `dist/` into the data directory. No UI file is in this repository.
+
+use crate::config::{Cli, env_flag, env_var};
+use base64::Engine;
+use eliza_http::ui::WebUi;
+use sha2::{Digest, Sha512};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+pub const PACKAGE: &str = "@elizaos/client";
+pub const VERSION: &str = "1.7.2";
+/// `dist.integrity` of `@elizaos/client@1.7.2` in the npm registry.
+pub const INTEGRITY: &str = "sha512-/ZdtejKf073nOWypbN0ZXD+FiV4ZSjg62PiP+dpsTt2VGTp7OkttepcwdbZFxLJCGLHSo5yek/zyhBCknHV71g==";
+
+/// Where a fetched UI goes: `ui/client-<version>` in the data directory.
+pub fn default_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("ui").join(format!("client-{VERSION}"))
+}
+
+/// The UI to serve: off with `ELIZA_UI_ENABLE=false`, else `--ui-dir` / `ELIZA_UI_PATH`, else the
+/// fetched build in the data directory.
+pub fn web_ui(cli: &Cli) -> WebUi {
+    if env_flag("ELIZA_UI_ENABLE") == Some(false) {
+        return WebUi::Disabled;
+    }
+    WebUi::Dir(
+        cli.ui_dir
+            .clone()
+            .unwrap_or_else(|| default_dir(&cli.data_dir)),
+    )
+}
+
+/// At start-up: when the default UI directory has no build yet, fetch it in the background (the
+/// server answers meanwhile; the UI appears once unpacked). `ELIZA_UI_AUTO_FETCH=false` skips it.
+pub fn fetch_on_first_run(cli: &Cli) {
+    let dir = default_dir(&cli.data_dir);
+    let wanted = cli.ui_dir.is_none()
+        && env_flag("ELIZA_UI_ENABLE") != Some(false)
+        && env_flag("ELIZA_UI_AUTO_FETCH") != Some(false);
+    if !wanted || is_installed(&dir) {
+        if let Some(explicit) = cli.ui_dir.as_deref().filter(|dir| !is_installed(dir)) {
+            tracing::warn!(dir = %explicit.display(), "the web UI directory has no index.html");
+        }
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        tracing::info!(dir = %dir.display(), "fetching the web UI ({PACKAGE}@{VERSION}) with npm");
+        match actix_web::web::block(move || fetch(&dir, None)).await {
+            Ok(Ok(dir)) => tracing::info!(dir = %dir.display(), "web UI ready"),
+            Ok(Err(err)) => tracing::warn!(%err, "the web UI is not available"),
+            Err(err) => tracing::warn!(%err, "the web UI fetch did not run"),
+        }
+    });
+}
+
+fn is_installed(dir: &Path) -> bool {
+    dir.join("index.html").is_file()
+}
+
+/// Runs `ui fetch`: into `dir` (default: the data directory's), from `tarball` when given.
+pub fn run_fetch(cli: &Cli, tarball: Option<&Path>) -> Result<(), String> {
+    let dir = cli
+        .ui_dir
+        .clone()
+        .unwrap_or_else(|| default_dir(&cli.data_dir));
+    let dir = fetch(&dir, tarball)?;
+    println!("{PACKAGE} {VERSION}: ready in {}", dir.display());
+    Ok(())
+}
+
+/// Installs the UI build into `dir` unless it is there; returns `dir`.
+pub fn fetch(dir: &Path, tarball: Option<&Path>) -> Result<PathBuf, String> {
+    if is_installed(dir) {
+        return Ok(dir.to_path_buf());
+    }
+    let parent = dir
+        .parent()
+        .ok_or_else(|| format!("{} has no parent directory", dir.display()))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
+    let download =
+        tempfile::tempdir_in(parent).map_err(|err| format!("temporary directory: {err}"))?;
+    let tarball = match tarball {
+        Some(path) => path.to_path_buf(),
+        None => npm_pack(download.path())?,
+    };
+    verify(&tarball)?;
+    let staging =
+        tempfile::tempdir_in(parent).map_err(|err| format!("temporary directory: {err}"))?;
+    unpack_dist(&tarball, staging.path())?;
+    if !is_installed(staging.path()) {
+        return Err(format!("{PACKAGE}@{VERSION} has no dist/index.html"));
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .map_err(|err| format!("cannot replace {}: {err}", dir.display()))?;
+    }
+    // Unpacked whole, then renamed: a half-written UI is never served.
+    let staged = staging.keep();
+    std::fs::rename(&staged, dir)
+        .map_err(|err| format!("cannot move the UI into {}: {err}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+/// `npm pack @elizaos/client@1.7.2` into `into`; returns the tarball's path.
+fn npm_pack(into: &Path) -> Result<PathBuf, String> {
+    let npm = env_var("ELIZA_NPM").unwrap_or_else(|| "npm".to_owned());
+    let output = Command::new(&npm)
+        .args([
+            "pack",
+            &format!("{PACKAGE}@{VERSION}"),
+            "--silent",
+            "--pack-destination",
+        ])
+        .arg(into)
+        .output()
+        .map_err(|err| {
+            format!(
+                "cannot run `{npm} pack` ({err}): install Node.js and npm, or download the package \
+                 and run `eliza-server ui fetch --tarball elizaos-client-{VERSION}.tgz`"
+            )
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{npm} pack {PACKAGE}@{VERSION}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let name = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .rfind(|line| line.ends_with(".tgz"))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("`{npm} pack` named no tarball"))?;
+    Ok(into.join(name))
+}
+
+/// Checks the tarball's sha512 against [`INTEGRITY`].
+fn verify(tarball: &Path) -> Result<(), String> {
+    let mut file =
+        File::open(tarball).map_err(|err| format!("cannot read {}: {err}", tarball.display()))?;
+    let mut hasher = Sha512::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .map_err(|err| format!("cannot read {}: {err}", tarball.display()))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    let actual = format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
+    );
+    if actual == INTEGRITY {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not {PACKAGE}@{VERSION}: its integrity is {actual}, expected {INTEGRITY}",
+            tarball.display()
+        ))
+    }
+}
+
+/// Unpacks the `package/dist/` entries of the tarball into `into`.
+fn unpack_dist(tarball: &Path, into: &Path) -> Result<(), String> {
+    let file =
+        File::open(tarball).map_err(|err| format!("cannot read {}: {err}", tarball.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let bad = |err: std::io::Error| format!("cannot unpack {}: {err}", tarball.display());
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let path = entry.path().map_err(bad)?.into_owned();
+        let Some(relative) = dist_path(&path) else {
+            continue;
+        };
+        let target = into.join(&relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(bad)?;
+        }
+        if entry.header().entry_type().is_file() {
+            entry.unpack(&target).map_err(bad)?;
+        }
+    }
+    Ok(())
+}
+
+/// The path below `package/dist/`, when the entry is there and its path stays inside.
+fn dist_path(path: &Path) -> Option<PathBuf> {
+    let relative = path.strip_prefix("package/dist").ok()?;
+    let safe = relative
+        .components()
+        .all(|component| matches!(component, Component::Normal(_)));
+    (safe && relative.components().next().is_some()).then(|| relative.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dist_entries_inside_it_are_taken() {
+        assert_eq!(
+            dist_path(Path::new("package/dist/assets/a.js")),
+            Some(PathBuf::from("assets/a.js"))
+        );
+        assert_eq!(dist_path(Path::new("package/src/index.css")), None);
+        assert_eq!(dist_path(Path::new("package/dist")), None);
+        assert_eq!(dist_path(Path::new("package/dist/../../etc/passwd")), None);
+    }
+}
