@@ -7,7 +7,6 @@ use base64::Engine;
 use eliza_http::ui::WebUi;
 use sha2::{Digest, Sha512};
 use std::fs::File;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
@@ -141,19 +140,10 @@ fn npm_pack(into: &Path) -> Result<PathBuf, String> {
 
 /// Checks the tarball's sha512 against [`INTEGRITY`].
 fn verify(tarball: &Path) -> Result<(), String> {
-    let mut file =
-        File::open(tarball).map_err(|err| format!("cannot read {}: {err}", tarball.display()))?;
+    let read_error = |err: std::io::Error| format!("cannot read {}: {err}", tarball.display());
+    let mut file = File::open(tarball).map_err(read_error)?;
     let mut hasher = Sha512::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .map_err(|err| format!("cannot read {}: {err}", tarball.display()))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
+    std::io::copy(&mut file, &mut hasher).map_err(read_error)?;
     let actual = format!(
         "sha512-{}",
         base64::engine::general_purpose::STANDARD.encode(hasher.finalize())

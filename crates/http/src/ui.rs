@@ -29,7 +29,7 @@ pub enum WebUi {
 pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let page = req.method() == Method::GET && !is_api(req.path());
     match (&state.config.ui, page) {
-        (WebUi::Dir(dir), true) if dir.join("index.html").is_file() => serve(&req, dir).await,
+        (WebUi::Dir(dir), true) => serve(req, dir.clone()).await,
         (WebUi::Disabled, true) => {
             ApiError::global(StatusCode::FORBIDDEN, "The web UI is disabled").error_response()
         }
@@ -41,17 +41,43 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-async fn serve(req: &HttpRequest, dir: &Path) -> HttpResponse {
-    let path = req.path();
-    if let Some(file) = file_under(dir, path).filter(|file| file.is_file()) {
-        return send(req, file).await;
-    }
-    if path.ends_with(".js") || path.ends_with(".mjs") {
-        return HttpResponse::NotFound()
+/// What a UI request is answered with.
+enum Page {
+    File(Box<NamedFile>),
+    MissingScript,
+    /// No `index.html` (not fetched yet).
+    NoBuild,
+}
+
+/// Resolves and opens the file in one blocking step, off the async executor.
+async fn serve(req: HttpRequest, dir: PathBuf) -> HttpResponse {
+    let path = req.path().to_owned();
+    let resolved = web::block(move || {
+        if let Some(file) = file_under(&dir, &path).filter(|file| file.is_file()) {
+            return NamedFile::open(file).map(|file| Page::File(Box::new(file)));
+        }
+        if path.ends_with(".js") || path.ends_with(".mjs") {
+            return Ok(Page::MissingScript);
+        }
+        match NamedFile::open(dir.join("index.html")) {
+            Ok(index) => Ok(Page::File(Box::new(index))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Page::NoBuild),
+            Err(err) => Err(err),
+        }
+    })
+    .await;
+    match resolved {
+        Ok(Ok(Page::File(file))) => send(&req, *file),
+        Ok(Ok(Page::MissingScript)) => HttpResponse::NotFound()
             .content_type("application/javascript; charset=utf-8")
-            .body(format!("// JavaScript module not found: {path}"));
+            .body(format!("// JavaScript module not found: {}", req.path())),
+        Ok(Ok(Page::NoBuild)) => not_found(req).await,
+        Ok(Err(err)) => {
+            tracing::warn!(%err, path = req.path(), "a web UI file could not be read");
+            ApiError::global(StatusCode::NOT_FOUND, "Not found").error_response()
+        }
+        Err(_) => ApiError::global(StatusCode::SERVICE_UNAVAILABLE, "Server busy").error_response(),
     }
-    send(req, dir.join("index.html")).await
 }
 
 /// The file a URL path names inside `dir`, or `None` when the path would leave it.
@@ -71,26 +97,18 @@ fn file_under(dir: &Path, url_path: &str) -> Option<PathBuf> {
     Some(file)
 }
 
-async fn send(req: &HttpRequest, file: PathBuf) -> HttpResponse {
-    match web::block(move || NamedFile::open(file)).await {
-        Ok(Ok(file)) => {
-            let mut response = file
-                .use_etag(true)
-                .use_last_modified(true)
-                .into_response(req);
-            // 1.7.2 (express.static): revalidate every time; the hashed asset names change anyway.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_str(
-                    &CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(0)])
-                        .to_string(),
-                )
-                .unwrap_or_else(|_| header::HeaderValue::from_static("public, max-age=0")),
-            );
-            response
-        }
-        _ => ApiError::global(StatusCode::NOT_FOUND, "Not found").error_response(),
+/// The file with ETag and Last-Modified, revalidated every time as 1.7.2 (express.static) does;
+/// the hashed asset names change with each build anyway.
+fn send(req: &HttpRequest, file: NamedFile) -> HttpResponse {
+    let mut response = file
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(req);
+    let cache = CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(0)]);
+    if let Ok(value) = header::HeaderValue::from_str(&cache.to_string()) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
+    response
 }
 
 #[cfg(test)]

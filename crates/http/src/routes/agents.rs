@@ -290,7 +290,8 @@ fn parse_agent_id(raw: &str) -> Result<AgentId, ApiError> {
     AgentId::parse(raw).map_err(|_| ApiError::invalid_id("Invalid agent ID format"))
 }
 
-async fn load_agent(state: &AppState, raw_id: &str) -> Result<Agent, ApiError> {
+/// The stored agent of a path id: 400 `INVALID_ID`, or 404 when there is none.
+pub(crate) async fn load_agent(state: &AppState, raw_id: &str) -> Result<Agent, ApiError> {
     let id = parse_agent_id(raw_id)?;
     state
         .store

@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult, success};
 use crate::openapi::Routes;
 use crate::openapi::schemas::ErrorBody;
 use crate::route;
+use crate::routes::agent_logs::require_running;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -129,7 +130,8 @@ async fn create_group(
     let mut created = Vec::new();
     let mut errors = Vec::new();
     for &agent in &request.agents {
-        match group_room(&state, agent, &request).await {
+        // The world is one row, owned by the first agent that gets a room.
+        match group_room(&state, agent, &request, created.is_empty()).await {
             Ok(room) => created.push(room),
             Err(err) => errors.push(json!({
                 "agentId": agent,
@@ -160,26 +162,28 @@ fn group_answer(created: Vec<Value>, errors: Vec<Value>) -> HttpResponse {
     HttpResponse::build(status).json(json!({"success": false, "error": errors}))
 }
 
-/// The world (once) and the agent's API room in it, with the agent as a participant.
+/// The agent's API room in the group's world (which it creates when `with_world`), with the
+/// agent as a participant.
 async fn group_room(
     state: &AppState,
     agent: AgentId,
     request: &GroupRequest,
+    with_world: bool,
 ) -> Result<Value, ApiError> {
-    if state.agents.status(agent) != AgentStatus::Active {
-        return Err(ApiError::not_found("Agent not found"));
-    }
+    require_running(state, agent)?;
     let failed = |err| ApiError::from_store(err, "CREATE_ERROR", "Failed to create the group room");
     let now = Utc::now();
-    let world = World {
-        id: request.world,
-        agent_id: agent,
-        name: request.name.clone(),
-        metadata: request.metadata.clone(),
-        message_server_id: Some(request.server),
-        created_at: now,
-    };
-    state.store.ensure_world(&world).await.map_err(failed)?;
+    if with_world {
+        let world = World {
+            id: request.world,
+            agent_id: agent,
+            name: request.name.clone(),
+            metadata: request.metadata.clone(),
+            message_server_id: Some(request.server),
+            created_at: now,
+        };
+        state.store.ensure_world(&world).await.map_err(failed)?;
+    }
     let room = Room {
         id: RoomId(create_unique_uuid(agent.0, &request.server.to_string())),
         agent_id: agent,

@@ -10,6 +10,7 @@ use crate::openapi::Routes;
 use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
 use crate::routes::agent_logs::QueryPairs;
+use crate::routes::agent_logs::require_running;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
@@ -101,7 +102,7 @@ async fn room_memories(
     let agent = agent_id(&raw_agent, message)?;
     let channel = eliza_domain::ids::validate_uuid(&raw_channel)
         .ok_or_else(|| ApiError::invalid_id(message))?;
-    running_agent(&state, &raw_agent, message)?;
+    require_running(&state, agent)?;
     let mut params = ListParams::parse(&query, &["tableName", "type"], ROOM_DEFAULT_LIMIT)?;
     params.before = params.before.or_else(|| Some(Utc::now()));
     let room = room_of(agent, &channel.to_string());
@@ -224,9 +225,10 @@ fn agent_and_memory(
     raw: &(String, String),
 ) -> Result<(AgentId, MemoryId), ApiError> {
     let message = "Invalid agent ID or memory ID format";
+    let agent = agent_id(&raw.0, message)?;
     let memory = MemoryId::parse(&raw.1).map_err(|_| ApiError::invalid_id(message))?;
-    agent_id(&raw.0, message)?;
-    Ok((running_agent(state, &raw.0, message)?, memory))
+    require_running(state, agent)?;
+    Ok((agent, memory))
 }
 
 #[utoipa::path(patch, path = "/api/memory/{agentId}/memories/{memoryId}", tag = "memory",
@@ -344,9 +346,9 @@ async fn clear_room_memories(
     path: web::Path<(String, String)>,
 ) -> ApiResult {
     let (raw_agent, raw_room) = path.into_inner();
-    agent_id(&raw_agent, "Invalid agent ID")?;
+    let agent = agent_id(&raw_agent, "Invalid agent ID")?;
     let room = RoomId::parse(&raw_room).map_err(|_| ApiError::invalid_id("Invalid room ID"))?;
-    let agent = running_agent(&state, &raw_agent, "Invalid agent ID")?;
+    require_running(&state, agent)?;
     state
         .store
         .delete_memories(agent, Some(room), &ROOM_CLEARED_TABLES)

@@ -13,8 +13,9 @@ mod worlds;
 
 use crate::error::ApiError;
 use crate::openapi::Routes;
+use crate::routes::agent_logs::require_running;
 use crate::state::AppState;
-use eliza_domain::{AgentId, AgentStatus};
+use eliza_domain::AgentId;
 use eliza_runtime::AgentRuntime;
 use std::sync::Arc;
 
@@ -39,11 +40,8 @@ fn agent_id(raw: &str, message: &str) -> Result<AgentId, ApiError> {
 /// The agent's id when it runs; 404 "Agent not found" otherwise (1.7.2 looks the runtime up).
 fn running_agent(state: &AppState, raw: &str, message: &str) -> Result<AgentId, ApiError> {
     let id = agent_id(raw, message)?;
-    if state.agents.status(id) == AgentStatus::Active {
-        Ok(id)
-    } else {
-        Err(ApiError::not_found("Agent not found"))
-    }
+    require_running(state, id)?;
+    Ok(id)
 }
 
 /// The running agent's runtime, when agents really run in this server (not in status-only tests).

@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult, ok, success};
 use crate::openapi::Routes;
 use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
+use crate::routes::agent_logs::require_running;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -185,9 +186,9 @@ async fn list_rooms(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
 async fn get_room(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let (raw_agent, raw_room) = path.into_inner();
     let message = "Invalid agent ID or room ID format";
-    agent_id(&raw_agent, message)?;
+    let agent = agent_id(&raw_agent, message)?;
     let id = RoomId::parse(&raw_room).map_err(|_| ApiError::invalid_id(message))?;
-    let agent = running_agent(&state, &raw_agent, message)?;
+    require_running(&state, agent)?;
     let retrieval = |err| ApiError::from_store(err, "RETRIEVAL_ERROR", "Failed to retrieve room");
     let room = state
         .store

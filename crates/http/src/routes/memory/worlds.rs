@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult, ok, success};
 use crate::openapi::Routes;
 use crate::openapi::schemas::{ErrorBody, Success};
 use crate::route;
+use crate::routes::agents::load_agent;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -54,12 +55,8 @@ async fn all_worlds(state: web::Data<AppState>) -> ApiResult {
 }
 
 /// The agent's id when it exists in the database (running or not); 404 otherwise.
-async fn stored_agent(state: &AppState, raw: &str, message: &str) -> Result<AgentId, ApiError> {
-    let id = agent_id(raw, message)?;
-    match state.store.get_agent(id).await? {
-        Some(_) => Ok(id),
-        None => Err(ApiError::not_found("Agent not found")),
-    }
+async fn stored_agent(state: &AppState, raw: &str) -> Result<AgentId, ApiError> {
+    load_agent(state, raw).await.map(|agent| agent.id)
 }
 
 #[utoipa::path(get, path = "/api/agents/{agentId}/worlds", tag = "agents",
@@ -70,7 +67,7 @@ async fn stored_agent(state: &AppState, raw: &str, message: &str) -> Result<Agen
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn agent_worlds(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let agent = stored_agent(&state, &path, "Invalid agent ID format").await?;
+    let agent = stored_agent(&state, &path).await?;
     let worlds = state
         .store
         .list_agent_worlds(agent)
@@ -94,7 +91,7 @@ fn agent_and_world(raw: &(String, String)) -> Result<WorldId, ApiError> {
     ))]
 async fn get_world(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
     let world = agent_and_world(&path)?;
-    let agent = stored_agent(&state, &path.0, "Invalid agent ID or world ID format").await?;
+    let agent = stored_agent(&state, &path.0).await?;
     let world = owned_world(&state, agent, world).await?;
     Ok(ok(json!({ "world": world_json(&world) })))
 }
