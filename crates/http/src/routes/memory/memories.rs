@@ -1,8 +1,7 @@
 //! Listing, editing and deleting an agent's memories (API spec §2.2) and seed 001's aliases.
 
-use super::docs::{MemoryList, MemoryPage};
 use super::params::{ListParams, optional_object, optional_uuid};
-use super::render::{TimeFormat, memory_json};
+use super::views::{MemoryList, MemoryPage, MemoryView, TimeFormat};
 use super::{agent_id, running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
@@ -70,13 +69,6 @@ fn query_of(agent: AgentId, room: Option<RoomId>, params: &ListParams) -> Memory
     }
 }
 
-fn memories_json(memories: &[Memory], params: &ListParams, time: TimeFormat) -> Vec<Value> {
-    memories
-        .iter()
-        .map(|memory| memory_json(memory, params.include_embedding, time))
-        .collect()
-}
-
 #[utoipa::path(get, path = "/api/memory/{agentId}/rooms/{roomId}/memories", tag = "memory",
     summary = "A channel's memories as the agent keeps them (the room of that channel)",
     params(
@@ -107,8 +99,8 @@ async fn room_memories(
     params.before = params.before.or_else(|| Some(Utc::now()));
     let room = room_of(agent, &channel.to_string());
     let memories = list(&state, query_of(agent, Some(room), &params)).await?;
-    let memories = memories_json(&memories, &params, TimeFormat::Millis);
-    Ok(ok(json!({ "memories": memories })))
+    let memories = MemoryView::list(&memories, params.include_embedding, TimeFormat::Millis);
+    Ok(ok(MemoryList { memories }))
 }
 
 /// The room a list is limited to: `channelId` (converted) or `roomId` (as is).
@@ -139,12 +131,12 @@ async fn agent_page(
     let mut memories = list(state, query).await?;
     let has_more = memories.len() > params.limit as usize;
     memories.truncate(params.limit as usize);
-    Ok(ok(json!({
-        "memories": memories_json(&memories, &params, time),
-        "limit": params.limit,
-        "offset": params.offset,
-        "hasMore": has_more,
-    })))
+    Ok(ok(MemoryPage {
+        memories: MemoryView::list(&memories, params.include_embedding, time),
+        limit: params.limit,
+        offset: params.offset,
+        has_more,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/memory/{agentId}/memories", tag = "memory",

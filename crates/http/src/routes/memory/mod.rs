@@ -2,13 +2,12 @@
 //! 001's worlds, memory and semantic search routes. The 1.7.2 memory and room routes are served
 //! under `/api/memory/...` and again under `/api/agents/...`, as 1.7.2 mounts them twice.
 
-pub mod docs;
 mod groups;
 mod memories;
 mod params;
-mod render;
 mod rooms;
 mod search;
+pub mod views;
 mod worlds;
 
 use crate::error::ApiError;

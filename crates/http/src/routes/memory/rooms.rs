@@ -1,8 +1,7 @@
 //! An agent's rooms (API spec §2.2): create, list, get.
 
-use super::docs::{RoomList, RoomSchema};
 use super::params::{optional_object, optional_string, optional_uuid};
-use super::render::room_json;
+use super::views::{RoomList, RoomView};
 use super::{agent_id, running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
@@ -172,15 +171,15 @@ async fn list_rooms(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
         state.store.list_agent_rooms(agent).await.map_err(|err| {
             ApiError::from_store(err, "RETRIEVAL_ERROR", "Failed to retrieve rooms")
         })?;
-    let rooms: Vec<Value> = rooms.iter().map(room_json).collect();
-    Ok(ok(json!({ "rooms": rooms })))
+    let rooms = rooms.iter().map(RoomView::from).collect();
+    Ok(ok(RoomList { rooms }))
 }
 
 #[utoipa::path(get, path = "/api/memory/{agentId}/rooms/{roomId}", tag = "memory",
     summary = "One of the agent's rooms, with its world's name",
     params(("agentId" = String, Path), ("roomId" = String, Path)),
     responses(
-        (status = 200, body = Success<RoomSchema>),
+        (status = 200, body = Success<RoomView>),
         (status = 400, body = ErrorBody), (status = 404, description = "Agent not running, or no such room of the agent", body = ErrorBody),
     ))]
 async fn get_room(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult {
@@ -197,11 +196,14 @@ async fn get_room(state: web::Data<AppState>, path: web::Path<(String, String)>)
         .map_err(retrieval)?
         .filter(|room| room.agent_id == agent)
         .ok_or_else(|| ApiError::not_found("Room not found"))?;
-    let mut data = room_json(&room);
-    if let Some(world) = room.world_id
-        && let Some(world) = state.store.get_world(world).await.map_err(retrieval)?
-    {
-        data["worldName"] = json!(world.name);
+    let mut view = RoomView::from(&room);
+    if let Some(world) = room.world_id {
+        view.world_name = state
+            .store
+            .get_world(world)
+            .await
+            .map_err(retrieval)?
+            .map(|world| world.name);
     }
-    Ok(ok(data))
+    Ok(ok(view))
 }

@@ -1,9 +1,8 @@
 //! Semantic search over an agent's memories (seed 001): `POST /api/memory/agents/:agentId/search`
 //! and `POST /api/memory/:agentId/search`.
 
-use super::docs::SearchResults;
 use super::params::{optional_string, optional_uuid};
-use super::render::{TimeFormat, memory_json};
+use super::views::{SearchHitView, SearchResults};
 use super::{running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
@@ -16,9 +15,9 @@ use actix_web::web;
 use eliza_domain::RoomId;
 use eliza_domain::memory::MESSAGES_TABLE;
 use eliza_runtime::RuntimeError;
-use eliza_runtime::memory_search::{SearchHit, SearchRequest};
+use eliza_runtime::memory_search::SearchRequest;
 use eliza_runtime::turn::room_of;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 const DEFAULT_LIMIT: u32 = 10;
 const MAX_LIMIT: u32 = 100;
@@ -55,22 +54,13 @@ async fn search_memories(
         .search_memories(&request)
         .await
         .map_err(search_error)?;
-    let memories: Vec<Value> = hits.iter().map(hit_json).collect();
-    Ok(ok(json!({
-        "query": request.query,
-        "table": request.table,
-        "count": memories.len(),
-        "memories": memories,
-    })))
-}
-
-fn hit_json(hit: &SearchHit) -> Value {
-    let mut value = memory_json(&hit.memory, false, TimeFormat::Millis);
-    value["similarity"] = json!(hit.similarity);
-    if let Some(score) = hit.bm25_score {
-        value["bm25Score"] = json!(score);
-    }
-    value
+    let memories: Vec<SearchHitView> = hits.iter().map(SearchHitView::from).collect();
+    Ok(ok(SearchResults {
+        query: request.query,
+        table: request.table,
+        count: memories.len(),
+        memories,
+    }))
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

@@ -1,10 +1,9 @@
 //! Worlds (API spec §2.1): 1.7.2's create and update, `GET /api/agents/worlds` (shadowed in
 //! 1.7.2, served here) and seed 001's per-agent listing and lookup.
 
-use super::docs::{WorldAnswer, WorldList};
 use super::params::{optional_object, optional_string, optional_uuid};
-use super::render::world_json;
 use super::rooms::owned_world;
+use super::views::{WorldAnswer, WorldList};
 use super::{agent_id, running_agent};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
@@ -18,7 +17,7 @@ use actix_web::web;
 use chrono::Utc;
 use eliza_domain::world::World;
 use eliza_domain::{AgentId, WorldId};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub fn configure(routes: &mut Routes<'_>) {
     route!(routes, all_worlds);
@@ -26,10 +25,6 @@ pub fn configure(routes: &mut Routes<'_>) {
     route!(routes, get_world);
     route!(routes, create_world);
     route!(routes, update_world);
-}
-
-fn worlds_json(worlds: &[World]) -> Value {
-    json!({ "worlds": worlds.iter().map(world_json).collect::<Vec<_>>() })
 }
 
 fn retrieval_error(err: eliza_domain::StoreError) -> ApiError {
@@ -51,7 +46,7 @@ async fn all_worlds(state: web::Data<AppState>) -> ApiResult {
                 .map_err(retrieval_error)?,
         );
     }
-    Ok(ok(worlds_json(&worlds)))
+    Ok(ok(WorldList::of(&worlds)))
 }
 
 /// The agent's id when it exists in the database (running or not); 404 otherwise.
@@ -73,7 +68,7 @@ async fn agent_worlds(state: web::Data<AppState>, path: web::Path<String>) -> Ap
         .list_agent_worlds(agent)
         .await
         .map_err(retrieval_error)?;
-    Ok(ok(worlds_json(&worlds)))
+    Ok(ok(WorldList::of(&worlds)))
 }
 
 fn agent_and_world(raw: &(String, String)) -> Result<WorldId, ApiError> {
@@ -93,7 +88,7 @@ async fn get_world(state: web::Data<AppState>, path: web::Path<(String, String)>
     let world = agent_and_world(&path)?;
     let agent = stored_agent(&state, &path.0).await?;
     let world = owned_world(&state, agent, world).await?;
-    Ok(ok(json!({ "world": world_json(&world) })))
+    Ok(ok(WorldAnswer::from(&world)))
 }
 
 #[utoipa::path(post, path = "/api/agents/{agentId}/worlds", tag = "agents",
@@ -145,10 +140,7 @@ async fn create_world(
         .ensure_world(&world)
         .await
         .map_err(create_error)?;
-    Ok(success(
-        StatusCode::CREATED,
-        json!({ "world": world_json(&world) }),
-    ))
+    Ok(success(StatusCode::CREATED, WorldAnswer::from(&world)))
 }
 
 fn create_error(err: eliza_domain::StoreError) -> ApiError {
@@ -159,7 +151,7 @@ fn create_error(err: eliza_domain::StoreError) -> ApiError {
 /// cannot be shared (a world belongs to one agent).
 fn existing_world(agent: AgentId, world: &World) -> ApiResult {
     if world.agent_id == agent {
-        Ok(ok(json!({ "world": world_json(world) })))
+        Ok(ok(WorldAnswer::from(world)))
     } else {
         Err(ApiError::coded(
             StatusCode::CONFLICT,
@@ -205,7 +197,7 @@ async fn update_world(
         .update_world(&world)
         .await
         .map_err(|err| ApiError::from_store(err, "500", "Error updating world"))?;
-    Ok(ok(json!({ "world": world_json(&world) })))
+    Ok(ok(WorldAnswer::from(&world)))
 }
 
 /// World settings live in `metadata.settings` (elizaOS); new keys are merged into them.
