@@ -939,3 +939,44 @@ async fn the_openapi_document_lists_the_media_and_audio_routes() {
         assert!(upload["responses"][status].is_object(), "{status}");
     }
 }
+
+#[actix_web::test]
+async fn text_fields_are_limited_in_number_size_and_content() {
+    let app = TestApp::new().await;
+    // The limit counts parts: one name repeated does not get around it.
+    let mut repeated: Vec<Part> = (0..33).map(|_| Part::text("note", "hi")).collect();
+    repeated.push(png_part("a.png"));
+    let reply = app
+        .call(multipart::post(&agent_upload_path(), &repeated))
+        .await;
+    assert_coded(&reply, 400, "INVALID_REQUEST");
+    assert_eq!(
+        reply.json["error"]["message"],
+        "Too many form fields (at most 32)"
+    );
+
+    let big = "x".repeat(64 * 1024 + 1);
+    let reply = app
+        .call(multipart::post(
+            &agent_upload_path(),
+            &[Part::text("note", &big), png_part("a.png")],
+        ))
+        .await;
+    assert_coded(&reply, 413, "FIELD_TOO_LARGE");
+
+    let reply = app
+        .call(multipart::post(
+            &agent_upload_path(),
+            &[Part::text("agentId", "a\0b"), png_part("a.png")],
+        ))
+        .await;
+    assert_coded(&reply, 400, "INVALID_REQUEST");
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NUL"),
+        "{}",
+        reply.json
+    );
+}

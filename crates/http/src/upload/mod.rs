@@ -65,6 +65,8 @@ pub enum Sink<'a> {
 pub struct Form {
     pub file: Option<Upload>,
     pub fields: BTreeMap<String, String>,
+    /// Text parts read, repeated names included (the limit counts parts, not names).
+    text_parts: usize,
 }
 
 impl Form {
@@ -143,7 +145,7 @@ pub enum UploadError {
     TooManyFields,
     #[error("Form field '{0}' is too large (at most 64 KB)")]
     FieldTooLarge(String),
-    #[error("Form field '{0}' is not UTF-8 text")]
+    #[error("Form field '{0}' is not UTF-8 text (or holds a NUL character)")]
     FieldNotText(String),
     #[error("The file is empty")]
     Empty,
@@ -175,7 +177,8 @@ impl UploadError {
     fn code(&self, policy: &FilePolicy) -> &'static str {
         match self {
             UploadError::Type(_) => policy.type_code,
-            UploadError::TooLarge { .. } | UploadError::FieldTooLarge(_) => "FILE_TOO_LARGE",
+            UploadError::TooLarge { .. } => "FILE_TOO_LARGE",
+            UploadError::FieldTooLarge(_) => "FIELD_TOO_LARGE",
             UploadError::TimedOut => "REQUEST_TIMEOUT",
             UploadError::Storage(_) => "UPLOAD_ERROR",
             _ => "INVALID_REQUEST",
@@ -351,9 +354,10 @@ async fn read_text_field(
     form: &mut Form,
     limits: &Limits,
 ) -> Result<(), UploadError> {
-    if form.fields.len() >= MAX_TEXT_FIELDS {
+    if form.text_parts >= MAX_TEXT_FIELDS {
         return Err(UploadError::TooManyFields);
     }
+    form.text_parts += 1;
     let mut value = Vec::new();
     while let Some(chunk) = limits.next(&mut field).await? {
         value.extend_from_slice(&chunk.map_err(part_error)?);
@@ -361,7 +365,11 @@ async fn read_text_field(
             return Err(UploadError::FieldTooLarge(name));
         }
     }
-    let value = String::from_utf8(value).map_err(|_| UploadError::FieldNotText(name.clone()))?;
+    // NUL is refused as in JSON bodies: PostgreSQL cannot store it in text.
+    let value = String::from_utf8(value)
+        .ok()
+        .filter(|text| !text.contains('\0'))
+        .ok_or_else(|| UploadError::FieldNotText(name.clone()))?;
     form.fields.insert(name, value);
     Ok(())
 }
@@ -414,9 +422,11 @@ async fn read_file(
         }
         Sink::Disk(dir) => {
             let extension = format.extension(&mime);
-            let (staged, mut file) = Staged::create(dir, extension)
+            let (staged, file) = Staged::create(dir, extension)
                 .await
                 .map_err(UploadError::Storage)?;
+            // Buffered: each small multipart chunk would otherwise be a blocking-pool round trip.
+            let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, file);
             file.write_all(&head).await.map_err(UploadError::Storage)?;
             while let Some(chunk) = next_unless(ended, &mut field, limits).await? {
                 let chunk = chunk.map_err(part_error)?;

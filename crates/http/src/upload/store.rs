@@ -89,14 +89,19 @@ async fn inside(root: &Path, id: &str) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Copies into a new file at `to`; a copy that fails part way removes what it wrote, so no
+/// truncated file is ever served under a generated name.
 fn copy_new(from: &Path, to: &Path) -> io::Result<()> {
     let mut source = std::fs::File::open(from)?;
     let mut target = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)?;
-    io::copy(&mut source, &mut target)?;
-    target.sync_all()
+    let copied = io::copy(&mut source, &mut target).and_then(|_| target.sync_all());
+    if copied.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    copied
 }
 
 /// `<Date.now()>-<random 0..1e9><ext>`, the 1.7.2 scheme, with the extension of the detected
