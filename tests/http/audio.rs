@@ -368,6 +368,22 @@ async fn a_stored_message_is_synthesized_by_its_id() {
     assert_eq!(reply.json["error"]["message"], "Message not found");
     let reply = audio.app.post(&path, json!({"messageId": "nope"})).await;
     assert_coded(&reply, 400, "INVALID_ID");
+
+    // A blank or null `text` beside a `messageId` does not hide the message.
+    for text in [json!(null), json!("  ")] {
+        let reply = audio
+            .app
+            .post(
+                &path,
+                json!({"text": text, "messageId": reply_memory.id.to_string()}),
+            )
+            .await;
+        assert_audio(
+            &reply,
+            "audio/mpeg",
+            &format!("fake mp3 audio: {DEFAULT_REPLY}"),
+        );
+    }
 }
 
 #[actix_web::test]

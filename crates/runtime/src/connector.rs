@@ -6,11 +6,11 @@ use crate::agent::AgentRuntime;
 use crate::error::RuntimeResult;
 use crate::pipeline::handle_turn;
 use crate::turn::{
-    MappedIds, RoomClaim, Turn, incoming_memory, message_source, room_of, sender_name, short_name,
+    MappedIds, RoomClaim, Turn, agent_copy_of, incoming_memory, message_source, room_of,
+    sender_name, short_name,
 };
 use chrono::Utc;
 use eliza_bus::{AgentWork, BusMessage, Delivery, Inbox};
-use eliza_domain::ids::create_unique_uuid;
 use eliza_domain::memory::MESSAGES_TABLE;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::store::StoreResult;
@@ -80,11 +80,9 @@ pub async fn forget_message(
     agent: AgentId,
     message_id: MessageId,
 ) -> StoreResult<()> {
-    let mirrored = MemoryId(create_unique_uuid(
-        agent.0,
-        &format!("{message_id}-{agent}"),
-    ));
-    store.delete_memory(mirrored).await?;
+    store
+        .delete_memory(agent_copy_of(agent, message_id))
+        .await?;
     let own = MemoryId(message_id.0);
     if store
         .get_memory(own)

@@ -7,7 +7,7 @@ use eliza_domain::ids::{create_unique_uuid, string_to_uuid, validate_uuid};
 use eliza_domain::memory::{MESSAGES_TABLE, Memory};
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::world::{Room, RoomState};
-use eliza_domain::{AgentId, EntityId, MemoryId, RoomId, WorldId};
+use eliza_domain::{AgentId, EntityId, MemoryId, MessageId, RoomId, WorldId};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -28,13 +28,15 @@ impl MappedIds {
                 &message.message_server_id.to_string(),
             )),
             room: room_of(agent, &message.channel_id.to_string()),
-            memory: MemoryId(create_unique_uuid(
-                agent.0,
-                &format!("{}-{}", message.id, agent),
-            )),
+            memory: agent_copy_of(agent, message.id),
             entity: author_entity(&message.author_id),
         }
     }
+}
+
+/// The id of the agent's memory of a central message.
+pub fn agent_copy_of(agent: AgentId, message: MessageId) -> MemoryId {
+    MemoryId(create_unique_uuid(agent.0, &format!("{message}-{agent}")))
 }
 
 /// The agent's room for a central channel.

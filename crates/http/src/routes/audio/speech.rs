@@ -16,10 +16,11 @@ use crate::upload::Format;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use eliza_domain::ids::{create_unique_uuid, validate_uuid};
+use eliza_domain::ids::validate_uuid;
 use eliza_domain::{MemoryId, MessageId};
 use eliza_models::{ModelType, SpeechAudio, SpeechRequest};
 use eliza_runtime::AgentRuntime;
+use eliza_runtime::turn::agent_copy_of;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -302,14 +303,16 @@ pub(super) async fn synthesize(
     let runtime = running_agent(&state, &path)?;
     let fields = body.object()?;
     let options = VoiceOptions::read(fields)?;
-    let text = match fields.get("messageId").and_then(Value::as_str) {
-        Some(message) if !fields.contains_key("text") => {
-            message_text(&state, &runtime, message).await?
+    // A non-blank `text` wins; otherwise the api-client's `messageId` names what to speak.
+    let message = fields.get("messageId").and_then(Value::as_str);
+    let text = match (required_text(fields, TEXT_REQUIRED), message) {
+        (Ok(text), _) => text,
+        (Err(_), Some(message)) => message_text(&state, &runtime, message).await?,
+        (Err(_), None) => {
+            return Err(bad_request(
+                "Text (or the messageId of a stored message) is required for speech synthesis",
+            ));
         }
-        _ => required_text(
-            fields,
-            "Text (or the messageId of a stored message) is required for speech synthesis",
-        )?,
     };
     require_model(&runtime, ModelType::TextToSpeech)?;
     speak_for(&req, &runtime, text, options).await
@@ -326,9 +329,8 @@ async fn message_text(
         .ok_or_else(|| ApiError::invalid_id("Invalid message ID format"))?;
     let lookup = |err| ApiError::from_store(err, "DB_ERROR", "Failed to look up the message");
     let agent = runtime.id;
-    let mirrored = create_unique_uuid(agent.0, &format!("{id}-{agent}"));
     let mut text = None;
-    for memory in [MemoryId(id), MemoryId(mirrored)] {
+    for memory in [MemoryId(id), agent_copy_of(agent, MessageId(id))] {
         if let Some(memory) = state.store.get_memory(memory).await.map_err(lookup)?
             && memory.agent_id == agent
         {
