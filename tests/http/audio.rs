@@ -463,6 +463,39 @@ async fn a_spoken_conversation_replies_in_character_and_remembers_both_sides() {
 }
 
 #[actix_web::test]
+async fn a_conversation_room_goes_into_the_agents_own_world_never_anothers() {
+    let audio = audio_app().await;
+    let agent = AgentId::parse(&audio.agent).unwrap();
+    let other = audio.app.start_agent("Other").await.id;
+    let theirs = crate::memory_fixture::world(&audio.app, other, "Theirs").await;
+    let mine = crate::memory_fixture::world(&audio.app, agent, "Mine").await;
+    let store = audio.app.state.store.clone();
+    for (world, expected) in [(theirs.id, agent.0), (mine.id, mine.id.0)] {
+        let room = RoomId::new_random();
+        let reply = audio
+            .app
+            .post(
+                &audio.path("speech/conversation"),
+                json!({"text": "Hi", "roomId": room, "worldId": world}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let stored = store.get_room(room).await.unwrap().unwrap();
+        assert_eq!(stored.world_id.map(|w| w.0), Some(expected));
+        let memories = store
+            .list_memories(&MemoryQuery {
+                table: MESSAGES_TABLE.into(),
+                room_id: Some(room),
+                ..MemoryQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(memories.len(), 2);
+        assert!(memories.iter().all(|m| m.world_id == stored.world_id));
+    }
+}
+
+#[actix_web::test]
 async fn the_api_clients_multipart_conversation_is_transcribed_first() {
     let audio = audio_app().await;
     audio

@@ -71,11 +71,19 @@ pub struct SpokenReply {
 
 /// Stores the utterance, asks the model for the agent's reply and stores that too.
 pub async fn answer(runtime: &AgentRuntime, utterance: &Utterance) -> RuntimeResult<SpokenReply> {
-    prepare_room(runtime, utterance).await?;
+    let world = prepare_room(runtime, utterance).await?;
     let history = recent_memories(runtime, utterance.room, DIALOGUE).await?;
     let message = MemoryId(Uuid::new_v4());
     let content = json!({"text": utterance.text, "source": SOURCE});
-    remember(runtime, utterance, message, utterance.entity, content).await?;
+    remember(
+        runtime,
+        utterance,
+        world,
+        message,
+        utterance.entity,
+        content,
+    )
+    .await?;
     let prompt = prompt(runtime, &history, utterance).await;
     let answer = runtime
         .generate_text(ModelType::TextLarge, prompt, None, None)
@@ -89,7 +97,15 @@ pub async fn answer(runtime: &AgentRuntime, utterance: &Utterance) -> RuntimeRes
     let reply = MemoryId(Uuid::new_v4());
     let content = json!({"text": text, "source": SOURCE, "actions": ["REPLY"],
         "inReplyTo": message});
-    remember(runtime, utterance, reply, EntityId(runtime.id.0), content).await?;
+    remember(
+        runtime,
+        utterance,
+        world,
+        reply,
+        EntityId(runtime.id.0),
+        content,
+    )
+    .await?;
     Ok(SpokenReply {
         text,
         message,
@@ -98,9 +114,13 @@ pub async fn answer(runtime: &AgentRuntime, utterance: &Utterance) -> RuntimeRes
     })
 }
 
-/// The agent's world, the user's entity, the room and both participants.
-async fn prepare_room(runtime: &AgentRuntime, utterance: &Utterance) -> RuntimeResult<()> {
-    runtime.ensure_self().await?;
+/// The user's entity, the room (in the caller's world when it is the agent's, else the agent's
+/// own world) and both participants; returns the room's world. The agent's own entity and world
+/// are made when it starts (`ensure_self`).
+async fn prepare_room(
+    runtime: &AgentRuntime,
+    utterance: &Utterance,
+) -> RuntimeResult<Option<WorldId>> {
     let store = &runtime.store;
     store
         .ensure_entity(&Entity {
@@ -111,43 +131,55 @@ async fn prepare_room(runtime: &AgentRuntime, utterance: &Utterance) -> RuntimeR
             created_at: now_millis(),
         })
         .await?;
-    if store.get_room(utterance.room).await?.is_none() {
-        let world = match utterance.world {
-            Some(world) if store.get_world(world).await?.is_some() => world,
-            _ => WorldId(runtime.id.0),
-        };
-        store
-            .ensure_room(&Room {
-                id: utterance.room,
-                agent_id: runtime.id,
-                source: SOURCE.to_owned(),
-                room_type: "DM".to_owned(),
-                message_server_id: None,
-                world_id: Some(world),
-                name: Some(format!("Voice chat with {}", utterance.user_name)),
-                metadata: None,
-                channel_id: None,
-                created_at: now_millis(),
-            })
-            .await?;
-    }
+    let world = match store.get_room(utterance.room).await? {
+        Some(room) => room.world_id,
+        None => {
+            let world = match utterance.world {
+                Some(world)
+                    if store
+                        .get_world(world)
+                        .await?
+                        .is_some_and(|found| found.agent_id == runtime.id) =>
+                {
+                    world
+                }
+                _ => WorldId(runtime.id.0),
+            };
+            store
+                .ensure_room(&Room {
+                    id: utterance.room,
+                    agent_id: runtime.id,
+                    source: SOURCE.to_owned(),
+                    room_type: "DM".to_owned(),
+                    message_server_id: None,
+                    world_id: Some(world),
+                    name: Some(format!("Voice chat with {}", utterance.user_name)),
+                    metadata: None,
+                    channel_id: None,
+                    created_at: now_millis(),
+                })
+                .await?;
+            Some(world)
+        }
+    };
     runtime
         .ensure_participant(utterance.room, utterance.entity)
         .await?;
     runtime
         .ensure_participant(utterance.room, EntityId(runtime.id.0))
-        .await
+        .await?;
+    Ok(world)
 }
 
 async fn remember(
     runtime: &AgentRuntime,
     utterance: &Utterance,
+    world: Option<WorldId>,
     id: MemoryId,
     author: EntityId,
     content: Value,
 ) -> RuntimeResult<()> {
     let text = content["text"].as_str().unwrap_or_default().to_owned();
-    let world = runtime.store.get_room(utterance.room).await?;
     let memory = Memory {
         id,
         table: MESSAGES_TABLE.to_owned(),
@@ -156,7 +188,7 @@ async fn remember(
         entity_id: Some(author),
         agent_id: runtime.id,
         room_id: Some(utterance.room),
-        world_id: world.and_then(|room| room.world_id),
+        world_id: world,
         unique: true,
         metadata: json!({"type": "message", "source": SOURCE}),
         embedding: None,
