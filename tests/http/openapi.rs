@@ -110,3 +110,30 @@ async fn every_documented_operation_is_served() {
         "documented but not served: {unserved:#?}"
     );
 }
+
+/// Routes are registered one method at a time, so a method a path does not serve is the JSON
+/// 404 Express gives (not an empty 405), under `/api` and outside it.
+#[actix_web::test]
+async fn a_method_a_path_does_not_serve_is_the_json_404() {
+    let app = TestApp::new().await;
+    for (method, path, message) in [
+        (Method::PUT, "/api/server/logs", "API endpoint not found"),
+        (
+            Method::PUT,
+            "/api/system/env/local",
+            "API endpoint not found",
+        ),
+        (Method::POST, "/healthz", "Not found"),
+        (Method::DELETE, "/agents", "Not found"),
+    ] {
+        let reply = app
+            .call(TestRequest::default().method(method.clone()).uri(path))
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            reply.json,
+            json!({"success": false, "error": {"message": message, "code": 404}}),
+            "{method} {path}"
+        );
+    }
+}
