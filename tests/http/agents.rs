@@ -41,6 +41,17 @@ async fn create_returns_201_with_id_and_validated_character() {
     let data = &reply.json["data"];
     assert_eq!(data["id"], json!(ELIZA_ID));
     assert_eq!(data["character"]["name"], json!("Eliza"));
+    // The api-client's `Agent` fields beside 1.7.2's `{id, character}`.
+    assert_eq!(
+        (&data["name"], &data["bio"], &data["status"]),
+        (&json!("Eliza"), &json!("b"), &json!("inactive"))
+    );
+    assert!(data["createdAt"].as_i64().is_some_and(|ms| ms > 0));
+    assert_eq!(data["updatedAt"], data["createdAt"]);
+    let listed = app.get("/api/agents").await;
+    let summary = &listed.json["data"]["agents"][0];
+    assert_eq!(summary["createdAt"], data["createdAt"], "{}", listed.json);
+    assert!(summary["updatedAt"].as_i64().is_some());
     assert!(looks_encrypted(
         data["character"]["settings"]["secrets"]["KEY"]
             .as_str()
@@ -341,7 +352,10 @@ async fn start_stop_restart_lifecycle() {
     );
 
     let stopped = app.post(&format!("/api/agents/{id}/stop"), json!({})).await;
-    assert_eq!(stopped.json["data"], json!({"message": "Agent stopped"}));
+    assert_eq!(
+        stopped.json["data"],
+        json!({"message": "Agent stopped", "status": "inactive"})
+    );
     assert_coded(
         &app.post(&format!("/api/agents/{id}/stop"), json!({})).await,
         StatusCode::NOT_FOUND,

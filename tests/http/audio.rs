@@ -92,6 +92,23 @@ fn assert_audio(reply: &Reply, content_type: &str, body: &str) {
     assert_eq!(String::from_utf8_lossy(&reply.body), body);
 }
 
+/// The audio as JSON (`{audio: base64, format, contentType, …}` in the success envelope), for
+/// clients that parse JSON; returns the envelope's `data`.
+fn assert_json_audio<'a>(reply: &'a Reply, body: &str) -> &'a Value {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let spoken = &reply.json["data"];
+    assert_eq!(
+        (spoken["format"].as_str(), spoken["contentType"].as_str()),
+        (Some("mpeg"), Some("audio/mpeg"))
+    );
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(spoken["audio"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&decoded), body);
+    spoken
+}
+
 #[actix_web::test]
 async fn an_upload_is_transcribed_by_the_agents_model() {
     let audio = audio_app().await;
@@ -269,17 +286,7 @@ async fn speech_is_binary_audio_with_a_sniffed_type() {
         .uri(&audio.path("speech/generate"))
         .insert_header(("accept", "application/json"))
         .set_json(json!({"text": "Hi"}));
-    let reply = audio.app.call(req).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-    let spoken = &reply.json["data"];
-    assert_eq!(
-        (spoken["format"].as_str(), spoken["contentType"].as_str()),
-        (Some("mpeg"), Some("audio/mpeg"))
-    );
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(spoken["audio"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(decoded, b"fake mp3 audio: Hi");
+    assert_json_audio(&audio.app.call(req).await, "fake mp3 audio: Hi");
 }
 
 #[actix_web::test]
@@ -347,18 +354,16 @@ async fn a_stored_message_is_synthesized_by_its_id() {
         .iter()
         .find(|m| m.content["text"] == DEFAULT_REPLY)
         .expect("the reply memory");
-    let reply = audio
-        .app
-        .post(
-            &path,
-            json!({"messageId": reply_memory.id.to_string(), "voice": "alloy", "format": "mp3"}),
-        )
-        .await;
-    assert_audio(
-        &reply,
-        "audio/mpeg",
-        &format!("fake mp3 audio: {DEFAULT_REPLY}"),
-    );
+    // The api-client's request (no text; 1.7.2 refused it) gets the JSON the client parses.
+    let by_id =
+        json!({"messageId": reply_memory.id.to_string(), "voice": "alloy", "format": "mp3"});
+    let spoken = format!("fake mp3 audio: {DEFAULT_REPLY}");
+    assert_json_audio(&audio.app.post(&path, by_id.clone()).await, &spoken);
+    let req = TestRequest::post()
+        .uri(&path)
+        .insert_header(("accept", "audio/*"))
+        .set_json(by_id);
+    assert_audio(&audio.app.call(req).await, "audio/mpeg", &spoken);
 
     let reply = audio
         .app
@@ -378,11 +383,7 @@ async fn a_stored_message_is_synthesized_by_its_id() {
                 json!({"text": text, "messageId": reply_memory.id.to_string()}),
             )
             .await;
-        assert_audio(
-            &reply,
-            "audio/mpeg",
-            &format!("fake mp3 audio: {DEFAULT_REPLY}"),
-        );
+        assert_json_audio(&reply, &spoken);
     }
 }
 
@@ -510,11 +511,10 @@ async fn the_api_clients_multipart_conversation_is_transcribed_first() {
         .app
         .call(multipart::post(&audio.path("speech/conversation"), &parts))
         .await;
-    assert_audio(
-        &reply,
-        "audio/mpeg",
-        &format!("fake mp3 audio: {DEFAULT_REPLY}"),
-    );
+    // The form is the api-client's (1.7.2 answered it 500): JSON, as `speechConversation` parses.
+    let data = assert_json_audio(&reply, &format!("fake mp3 audio: {DEFAULT_REPLY}"));
+    assert_eq!(data["text"], DEFAULT_REPLY);
+    assert_eq!(data["transcription"], "Good morning!");
     assert_eq!(audio.requests_to("/audio/transcriptions").len(), 1);
     let prompt = audio.requests_to("/chat/completions")[0].body["messages"].to_string();
     assert!(prompt.contains("User: Good morning!"), "{prompt}");
@@ -580,22 +580,12 @@ async fn speech_answers_the_api_clients_process_speech_as_json() {
         .app
         .call(multipart::post(&audio.path("speech"), &[wav_part("file")]))
         .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-    let data = &reply.json["data"];
+    let data = assert_json_audio(&reply, &format!("fake mp3 audio: {DEFAULT_REPLY}"));
     assert_eq!(data["text"], DEFAULT_REPLY);
     assert_eq!(data["transcription"], "How are you?");
-    assert_eq!(data["format"], "mpeg");
-    assert_eq!(data["contentType"], "audio/mpeg");
     for key in ["roomId", "messageId", "replyId"] {
         assert!(data[key].as_str().is_some(), "{key}: {data}");
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(data["audio"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(
-        decoded,
-        format!("fake mp3 audio: {DEFAULT_REPLY}").as_bytes()
-    );
 
     // Accept switches either route.
     let req = multipart::post(&audio.path("speech"), &[Part::text("text", "Hi")])

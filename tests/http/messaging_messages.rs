@@ -51,7 +51,6 @@ async fn post_validation_errors_are_400_in_family_b() {
     let url = format!("/api/messaging/channels/{channel}/messages");
     let missing = "Missing required fields: channelId, message_server_id, author_id, content";
     let cases = [
-        (json!({"content": "no author"}), missing.to_owned()),
         (
             json!({"author_id": "not-a-uuid", "content": "x"}),
             missing.to_owned(),
@@ -132,6 +131,35 @@ async fn the_api_client_post_takes_the_author_from_x_entity_id() {
         reply.json["userMessage"]["message_server_id"],
         DEFAULT_SERVER
     );
+}
+
+#[actix_web::test]
+async fn without_any_author_the_channels_only_user_is_the_author() {
+    let app = MessagingApp::new().await;
+    let (channel, user) = quiet_channel(&app).await;
+    // The plain api-client names no author at all (1.7.2 answered 400).
+    let url = format!("/api/messaging/channels/{channel}/messages");
+    let reply = app.post(&url, json!({"content": "nobody named"})).await;
+    assert_eq!(reply.status, 201, "{}", reply.json);
+    assert_eq!(reply.json["data"]["authorId"], user);
+
+    // Two users (or none): nobody can be chosen, so the 1.7.2 refusal stands.
+    let agent = app.stopped_agent("Other").await.to_string();
+    let crowded = group_channel(&app, &[&user_id(), &user_id(), &agent]).await;
+    let empty = ChannelId::new_random();
+    for channel in [crowded, empty] {
+        let reply = app
+            .post(
+                &format!("/api/messaging/channels/{channel}/messages"),
+                json!({"content": "nobody named"}),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{}", reply.json);
+        assert_eq!(
+            reply.json["error"],
+            "Missing required fields: channelId, message_server_id, author_id, content"
+        );
+    }
 }
 
 #[actix_web::test]

@@ -25,7 +25,12 @@ async fn booted() -> MessagingApp {
 async fn create_server(app: &MessagingApp, body: Value) -> Value {
     let reply = app.post("/api/messaging/message-servers", body).await;
     assert_success(&reply, 201);
-    data(&reply)["server"].clone()
+    let server = data(&reply)["server"].clone();
+    // The server's fields also sit beside `server` (the api-client's `MessageServer` type).
+    for key in ["id", "name", "sourceType", "createdAt"] {
+        assert_eq!(data(&reply)[key], server[key], "{key}");
+    }
+    server
 }
 
 async fn create_channel(app: &MessagingApp, server: &str, name: &str) -> Value {

@@ -60,10 +60,50 @@ async fn ping_hello_and_status_under_both_prefixes() {
         assert!(is_iso(&status.json["timestamp"]));
     }
     app.start_agent("Eliza").await;
+    let status = app.get("/api/runtime/status").await.json;
+    assert_eq!(status["agentCount"], json!(1));
+    // The api-client's `ServerStatus` beside 1.7.2's keys.
     assert_eq!(
-        app.get("/api/runtime/status").await.json["agentCount"],
-        json!(1)
+        status["agents"],
+        json!({"total": 1, "active": 1, "inactive": 0})
     );
+    let memory = &status["memory"];
+    assert!(memory["used"].as_u64().unwrap() > 0, "{status}");
+    assert!(memory["total"].as_u64().unwrap() >= memory["used"].as_u64().unwrap());
+    assert!((0.0..=100.0).contains(&memory["percentage"].as_f64().unwrap()));
+    assert!(status["uptime"].as_f64().unwrap() >= 0.0);
+    assert_eq!(status["version"], "unknown");
+}
+
+#[actix_rt::test]
+async fn submitted_logs_are_added_and_counted() {
+    let app = TestApp::new().await;
+    let body = json!({"logs": [
+        {"level": "warn", "message": "disk almost full", "source": "ui"},
+        {"level": "nonsense", "message": "no level"},
+    ]});
+    let reply = app.post("/api/server/logs", body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_eq!(reply.json["received"], json!(2));
+    let messages: Vec<&str> = reply.json["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["msg"].as_str().unwrap())
+        .collect();
+    assert!(messages.contains(&"[ui] disk almost full"), "{messages:?}");
+    assert!(messages.contains(&"[client] no level"), "{messages:?}");
+    let warned = app.get("/api/server/logs?level=warn").await.json;
+    assert_eq!(warned["count"], json!(1), "{warned}");
+
+    // 1.7.2's bodiless POST still lists.
+    let listed = app.post("/api/runtime/logs", json!({})).await;
+    assert_eq!(listed.json["received"], json!(0));
+    for body in [json!({"logs": "x"}), json!({"logs": [{"level": "info"}]})] {
+        let reply = app.post("/api/server/logs", body.clone()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(reply.json["error"]["code"], "INVALID_REQUEST", "{body}");
+    }
 }
 
 #[actix_rt::test]
@@ -90,6 +130,7 @@ async fn server_health_is_503_without_agents_and_200_with() {
     assert_eq!(up.status, StatusCode::OK);
     assert_eq!(up.json["dependencies"], json!({"agents": "healthy"}));
     assert!(is_iso(&up.json["timestamp"]));
+    assert!(up.json["uptime"].as_f64().is_some(), "{}", up.json);
 }
 
 fn push(app: &TestApp, time: i64, level: u8, msg: &str, agent: Option<&str>) {
@@ -206,12 +247,14 @@ async fn bad_log_queries_are_400() {
 async fn delete_logs_clears_the_buffer() {
     let app = TestApp::new().await;
     push(&app, Utc::now().timestamp_millis(), 30, "x", None);
-    for prefix in PREFIXES {
+    push(&app, Utc::now().timestamp_millis(), 30, "y", None);
+    // `cleared` (for the api-client's `clearLogs`) counts what went.
+    for (prefix, cleared) in PREFIXES.into_iter().zip([2, 0]) {
         let reply = app.delete(&format!("{prefix}/logs")).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(
             reply.json,
-            json!({"status": "success", "message": "Logs cleared successfully"})
+            json!({"status": "success", "message": "Logs cleared successfully", "cleared": cleared})
         );
     }
     assert!(app.state.logs.is_empty());
@@ -253,9 +296,19 @@ async fn debug_servers_lists_message_servers_in_1_7_2_shape() {
             (&reply.json["success"], &reply.json["count"]),
             (&json!(true), &json!(2))
         );
+        // 1.7.2 sends no `data`, so the api-client's `getDebugInfo` got `undefined`.
+        let runtime = &reply.json["data"]["runtime"];
+        assert!(runtime["agents"].is_array(), "{}", reply.json);
+        assert!(runtime["connections"].is_u64(), "{}", reply.json);
+        assert!(runtime["memory"]["rss"].is_u64(), "{}", reply.json);
+        let environment = reply.json["data"]["environment"].as_object().unwrap();
         assert!(
-            reply.json.get("data").is_none(),
-            "1.7.2 has no data key here"
+            environment.values().all(Value::is_string),
+            "{environment:?}"
+        );
+        assert!(
+            !environment.keys().any(|key| key.contains("KEY")),
+            "no secrets: {environment:?}"
         );
         let servers = reply.json["servers"].as_array().unwrap();
         let find = |name: &str| {

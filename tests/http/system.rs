@@ -111,7 +111,8 @@ async fn env_post_creates_the_file_then_merges_into_it() {
         (reply.status, reply.json),
         (
             StatusCode::OK,
-            json!({"success": true, "message": "Local env updated"})
+            json!({"success": true, "message": "Local env updated",
+                   "data": {"success": true, "message": "Local env updated"}})
         )
     );
     let path = dir.join(".env");

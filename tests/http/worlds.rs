@@ -43,6 +43,7 @@ async fn a_room_is_created_with_a_world_of_its_own_and_listed() {
     let rooms = data(&listed)["rooms"].as_array().unwrap().clone();
     assert_eq!(rooms.len(), 1);
     assert_eq!(rooms[0]["serverId"], rooms[0]["messageServerId"]);
+    assert!(rooms[0]["createdAt"].as_i64().is_some_and(|ms| ms > 0));
     let id = room["id"].as_str().unwrap();
     let one = app.get(&format!("/api/memory/{agent}/rooms/{id}")).await;
     assert_eq!(data(&one)["worldName"], "World for Kitchen");
@@ -167,6 +168,9 @@ async fn worlds_are_created_listed_and_updated() {
         json!({"a": 1, "settings": {"x": 1, "y": 2}, "b": 2})
     );
     assert_eq!(data(&patched)["world"]["name"], "Orchard");
+    // The api-client's `updateAgentWorldSettings` reads `{worldId, settings}`.
+    assert_eq!(data(&patched)["worldId"], json!(id));
+    assert_eq!(data(&patched)["settings"], json!({"x": 1, "y": 2}));
     assert_coded(
         &app.patch(&format!("{path}/{}", theirs.id), json!({"name": "x"}))
             .await,
@@ -261,11 +265,15 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
     // The api-client's body has no agentIds: the message server's running agents are meant.
     let bare_server = Uuid::new_v4();
     let bare = format!("/api/memory/groups/{bare_server}");
-    assert_coded(
-        &app.post(&bare, json!({"name": "Empty"})).await,
-        400,
-        "BAD_REQUEST",
-        None,
+    let nobody = app.post(&bare, json!({"name": "Empty"})).await;
+    assert_coded(&nobody, 404, "NOT_FOUND", None);
+    assert!(
+        nobody.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("message-servers"),
+        "says how to add an agent: {}",
+        nobody.json
     );
     let now = chrono::Utc::now();
     let server_row = eliza_domain::messaging::MessageServer {
@@ -302,7 +310,9 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
         "{}",
         from_server.json
     );
-    let rooms_made = data(&from_server).as_array().unwrap().clone();
+    // The api-client reads `{worldId}`.
+    assert_eq!(data(&from_server)["worldId"], bare_server.to_string());
+    let rooms_made = data(&from_server)["rooms"].as_array().unwrap().clone();
     assert_eq!(
         rooms_made.len(),
         1,

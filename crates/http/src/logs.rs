@@ -208,8 +208,12 @@ impl LogBuffer {
         LogPage { logs, total }
     }
 
-    pub fn clear(&self) {
-        self.lock().entries.clear();
+    /// Empties the buffer; returns how many entries it held.
+    pub fn clear(&self) -> usize {
+        let mut ring = self.lock();
+        let cleared = ring.entries.len();
+        ring.entries.clear();
+        cleared
     }
 
     pub fn len(&self) -> usize {

@@ -66,6 +66,9 @@ pub struct AgentSummary {
     pub bio: Option<String>,
     /// `active` or `inactive`.
     pub status: String,
+    /// Epoch milliseconds (the api-client's `Agent` type; 1.7.2 lists none).
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 #[derive(ToSchema)]
@@ -226,6 +229,8 @@ async fn list_agents(state: web::Data<AppState>, query: web::Query<ListQuery>) -
                 "characterName": agent.character.name,
                 "bio": agent.bio_summary(),
                 "status": status.as_str(),
+                "createdAt": agent.created_at.timestamp_millis(),
+                "updatedAt": agent.updated_at.timestamp_millis(),
             })
         })
         .collect();
@@ -328,12 +333,26 @@ async fn create_agent(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
             .create_agent(&agent)
             .await
             .map_err(|err| ApiError::from_store(err, "CREATE_ERROR", "Error creating agent"))?;
-        first.get_or_insert_with(|| json!({"id": agent.id, "character": agent.character}));
+        first.get_or_insert_with(|| created_agent_json(&agent, AgentStatus::Inactive));
     }
     Ok(success(
         StatusCode::CREATED,
         first.unwrap_or_else(|| json!({})),
     ))
+}
+
+/// 1.7.2's `{id, character}`, plus the `Agent` fields the api-client's type promises.
+fn created_agent_json(agent: &Agent, status: AgentStatus) -> Value {
+    json!({
+        "id": agent.id,
+        "character": agent.character,
+        "name": agent.character.name,
+        "bio": agent.character.bio,
+        "status": status.as_str(),
+        "enabled": agent.enabled,
+        "createdAt": agent.created_at.timestamp_millis(),
+        "updatedAt": agent.updated_at.timestamp_millis(),
+    })
 }
 
 /// Seed 003: create (or update) from `characterPath`/`characterJson`, then start.
@@ -346,7 +365,7 @@ async fn create_and_start(state: web::Data<AppState>, body: JsonBody) -> ApiResu
     let mut first = None;
     for character in characters {
         let agent = upsert_and_start(&state, character).await?;
-        first.get_or_insert_with(|| json!({"id": agent.id, "character": agent.character}));
+        first.get_or_insert_with(|| created_agent_json(&agent, AgentStatus::Active));
     }
     Ok(ok(first.unwrap_or_else(|| json!({}))))
 }
@@ -418,7 +437,10 @@ async fn start(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult
 async fn stop(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = parse_agent_id(&path)?;
     if state.agents.stop(id).await {
-        Ok(ok(json!({"message": "Agent stopped"})))
+        // `status` for the api-client (the web UI shows "Agent ${result.status}").
+        Ok(ok(
+            json!({"message": "Agent stopped", "status": AgentStatus::Inactive.as_str()}),
+        ))
     } else {
         Err(ApiError::not_found("Agent not found"))
     }

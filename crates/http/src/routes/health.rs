@@ -38,6 +38,8 @@ pub struct HealthReport {
     pub status: String,
     pub version: String,
     pub timestamp: String,
+    /// Seconds since the server started (the api-client's `ServerHealth.uptime`).
+    pub uptime: f64,
     /// `{"agents": "healthy" | "no_agents"}`.
     pub dependencies: serde_json::Map<String, serde_json::Value>,
     #[serde(rename = "agentCount", skip_serializing_if = "Option::is_none")]
@@ -71,6 +73,7 @@ pub(crate) fn health_report(state: &AppState, variant: HealthVariant) -> HttpRes
         "status": status,
         "version": state.config.app_version.as_deref().unwrap_or("unknown"),
         "timestamp": iso_now(),
+        "uptime": state.started.elapsed().as_secs_f64(),
         "dependencies": {"agents": if healthy { "healthy" } else { "no_agents" }},
     });
     if variant == HealthVariant::Public {

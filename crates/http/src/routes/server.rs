@@ -2,8 +2,9 @@
 //! mounted at `/api/server` (1.7.2) and again at `/api/runtime` (the path seed 004 documents).
 
 use super::health::{HealthVariant, health_report, iso_now};
+use super::system::memory;
 use crate::error::{ApiError, ApiResult};
-use crate::logs::{LEVELS, LogFilter, level_value};
+use crate::logs::{LEVELS, LogEntry, LogFilter, level_value};
 use crate::messaging::render::server_json;
 use crate::middleware::has_valid_api_key;
 use crate::openapi::Routes;
@@ -21,6 +22,8 @@ use std::net::{IpAddr, SocketAddr};
 const DEFAULT_WINDOW_MS: i64 = 60 * 60 * 1000;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
+/// pino's `info`, for a submitted entry with no or an unknown level.
+const INFO_LEVEL: u8 = 30;
 
 /// Registers the routes at `/api/server` and again at `/api/runtime`.
 pub fn configure(routes: &mut Routes<'_>) {
@@ -32,6 +35,7 @@ pub fn configure(routes: &mut Routes<'_>) {
         crate::route!(routes, stop);
         crate::route!(routes, debug_servers);
         crate::route!(routes, logs);
+        crate::route!(routes, submit_logs);
         crate::route!(routes, clear_logs);
     });
 }
@@ -50,11 +54,37 @@ async fn hello() -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/api/server/status", tag = "server", operation_id = "server_status", summary = "Running agent count",
-    responses((status = 200, description = "`{status:\"ok\",agentCount,timestamp}`", body = Object)))]
-async fn status(state: web::Data<AppState>) -> HttpResponse {
-    let agent_count = state.agents.running().len();
-    HttpResponse::Ok()
-        .json(json!({"status": "ok", "agentCount": agent_count, "timestamp": iso_now()}))
+    responses((status = 200, description = "`{status:\"ok\",agentCount,timestamp}` and the api-client's `ServerStatus` (`agents{total,active,inactive}`, `memory{used,total,percentage}`, `uptime`, `version`)", body = Object)))]
+async fn status(state: web::Data<AppState>) -> ApiResult {
+    let active = state.agents.running().len();
+    let total = state
+        .store
+        .list_agents()
+        .await
+        .map_err(|err| ApiError::from_store(err, "STATUS_ERROR", "Failed to count the agents"))?
+        .len();
+    let (used, machine) = web::block(|| (memory::resident_bytes(), memory::total_bytes()))
+        .await
+        .unwrap_or((0, 0));
+    let percentage = if machine == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / machine as f64
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "agentCount": active,
+        "timestamp": iso_now(),
+        "agents": {"total": total.max(active), "active": active, "inactive": total.saturating_sub(active)},
+        "memory": {"used": used, "total": machine, "percentage": percentage},
+        "uptime": state.started.elapsed().as_secs_f64(),
+        "version": app_version(&state),
+    })))
+}
+
+/// The version the server reports (`APP_VERSION`, else `unknown` as in 1.7.2).
+fn app_version(state: &AppState) -> &str {
+    state.config.app_version.as_deref().unwrap_or("unknown")
 }
 
 #[utoipa::path(get, path = "/api/server/health", tag = "server", operation_id = "server_health",
@@ -201,20 +231,57 @@ fn parse_limit(text: &str) -> Result<usize, ApiError> {
     }
 }
 
-#[utoipa::path(method(get, post), path = "/api/server/logs", tag = "server", summary = "The in-memory log buffer",
-    params(
-        ("since" = Option<i64>, Query, description = "Epoch ms; default one hour ago"),
-        ("level" = Option<String>, Query, description = "`all` or a level name (exact match)"),
-        ("agentName" = Option<String>, Query),
-        ("agentId" = Option<String>, Query),
-        ("limit" = Option<u32>, Query, description = "Default 100, at most 1000"),
-    ),
+#[utoipa::path(get, path = "/api/server/logs", tag = "server", summary = "The in-memory log buffer",
+    params(LogsParams),
     responses((status = 200, description = "`{logs,count,total,requestedLevel,agentName,agentId,levels}`", body = Object)))]
-/// `GET`/`POST /logs` (POST ignores its body, as in 1.7.2).
 async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(log_listing(&query, &state)?))
+}
+
+#[utoipa::path(post, path = "/api/server/logs", tag = "server", operation_id = "submit_logs",
+    summary = "The log buffer (as GET); the api-client's submitted entries are added first",
+    params(LogsParams),
+    request_body(content = Object, description = "Optional `{logs:[{level, message, source?}]}` (api-client `submitLogs`; 1.7.2 ignored the body)"),
+    responses(
+        (status = 200, description = "The listing of GET, plus `received`: the entries added", body = Object),
+        (status = 400, description = "`INVALID_REQUEST`: not JSON, or an entry without a `message`", body = crate::openapi::schemas::ErrorBody),
+    ))]
+async fn submit_logs(
+    query: web::Query<LogsQuery>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult {
+    let entries = submitted_logs(&body)?;
+    let received = entries.len();
+    for entry in entries {
+        state.logs.push(entry);
+    }
+    let mut listing = log_listing(&query, &state)?;
+    listing["received"] = json!(received);
+    Ok(HttpResponse::Ok().json(listing))
+}
+
+/// The query parameters of both `/logs` listings (documentation only).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LogsParams {
+    /// Epoch ms; default one hour ago.
+    since: Option<i64>,
+    /// `all` or a level name (exact match).
+    level: Option<String>,
+    #[param(rename = "agentName")]
+    agent_name: Option<String>,
+    #[param(rename = "agentId")]
+    agent_id: Option<String>,
+    /// Default 100, at most 1000.
+    limit: Option<u32>,
+}
+
+fn log_listing(query: &LogsQuery, state: &AppState) -> Result<Value, ApiError> {
     let request = query.parse(chrono::Utc::now().timestamp_millis())?;
     let page = state.logs.query(&request.filter);
-    Ok(HttpResponse::Ok().json(json!({
+    Ok(json!({
         "logs": page.logs,
         "count": page.logs.len(),
         "total": page.total,
@@ -222,25 +289,93 @@ async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiRe
         "agentName": request.agent_name,
         "agentId": request.agent_id,
         "levels": LEVELS.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
-    })))
+    }))
+}
+
+/// The entries of a `{logs:[…]}` body (none for an empty body or one without `logs`), tagged as
+/// coming from a client so they cannot pass for the server's own.
+fn submitted_logs(body: &[u8]) -> Result<Vec<LogEntry>, ApiError> {
+    let invalid = |message: String| ApiError::bad_request("INVALID_REQUEST", message);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|err| invalid(format!("The body is not JSON: {err}")))?;
+    let Some(entries) = body.get("logs").filter(|logs| !logs.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let entries = entries
+        .as_array()
+        .ok_or_else(|| invalid("\"logs\" must be an array".into()))?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let message = entry["message"]
+                .as_str()
+                .ok_or_else(|| invalid(format!("logs[{index}] has no \"message\" string")))?;
+            let level = entry["level"]
+                .as_str()
+                .and_then(level_value)
+                .unwrap_or(INFO_LEVEL);
+            let source = entry["source"].as_str().unwrap_or("client");
+            Ok(LogEntry::now(level, format!("[{source}] {message}")))
+        })
+        .collect()
 }
 
 #[utoipa::path(delete, path = "/api/server/logs", tag = "server",
-    responses((status = 200, description = "`{status:\"success\",message}`", body = Object)))]
+    responses((status = 200, description = "`{status:\"success\",message,cleared}` (`cleared`: entries removed, for the api-client)", body = Object)))]
 async fn clear_logs(state: web::Data<AppState>) -> HttpResponse {
-    state.logs.clear();
-    HttpResponse::Ok().json(json!({"status": "success", "message": "Logs cleared successfully"}))
+    let cleared = state.logs.clear();
+    HttpResponse::Ok().json(json!({
+        "status": "success",
+        "message": "Logs cleared successfully",
+        "cleared": cleared,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/server/debug/servers", tag = "server",
-    responses((status = 200, description = "`{success:true,servers,count}` (no `data`)", body = Object)))]
+    responses((status = 200, description = "`{success:true,servers,count}` as 1.7.2, plus `data` (the api-client's `ServerDebugInfo`: `runtime{agents,connections,memory}`, `environment`)", body = Object)))]
 async fn debug_servers(state: web::Data<AppState>) -> ApiResult {
     let servers = state.store.list_message_servers().await.map_err(|err| {
         ApiError::from_store(err, "DB_ERROR", "Failed to retrieve message servers")
     })?;
     let servers: Vec<Value> = servers.iter().map(server_json).collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"success": true, "count": servers.len(), "servers": servers})))
+    let agents =
+        state.store.list_agents().await.map_err(|err| {
+            ApiError::from_store(err, "DB_ERROR", "Failed to retrieve the agents")
+        })?;
+    let agents: Vec<Value> = agents
+        .iter()
+        .map(|agent| {
+            let status = state.agents.status(agent.id);
+            json!({"id": agent.id, "name": agent.character.name, "status": status})
+        })
+        .collect();
+    let (resident, machine) = web::block(|| (memory::resident_bytes(), memory::total_bytes()))
+        .await
+        .unwrap_or((0, 0));
+    // Only what describes the build and host: the environment holds secrets.
+    let environment = json!({
+        "version": app_version(&state),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    });
+    let data = json!({
+        "runtime": {
+            "agents": agents,
+            "connections": state.socket_io.socket_count(),
+            "memory": {"rss": resident, "total": machine},
+        },
+        "environment": environment,
+    });
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "count": servers.len(),
+        "servers": servers,
+        "data": data,
+    })))
 }
 
 #[cfg(test)]

@@ -195,7 +195,13 @@ async fn update_env(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let path = blocking(written)
         .map_err(|details| env_error("UPDATE_ERROR", "Failed to update local envs", &details))?;
     tracing::info!(path = %path.display(), "local .env updated");
-    Ok(HttpResponse::Ok().json(json!({"success": true, "message": "Local env updated"})))
+    // 1.7.2 sends no `data`; the api-client returns `data`, typed `{success, message}`.
+    let message = "Local env updated";
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "message": message,
+        "data": {"success": true, "message": message},
+    })))
 }
 
 /// Flattens the result of file I/O run on the blocking pool into the error text to report.
@@ -257,7 +263,7 @@ fn env_update(key: &str, value: &Value) -> Result<(String, String), ApiError> {
 }
 
 /// Process and machine memory from `/proc` (0 where unavailable).
-mod memory {
+pub(crate) mod memory {
     fn kib_field(path: &str, field: &str) -> u64 {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         text.lines()

@@ -7,7 +7,9 @@
 //! the room's recent dialogue); the user's words and the reply are stored as memories of the
 //! agent's room (the caller's `roomId`, else one voice room per user), then the reply is spoken.
 //!
-//! `speech/conversation` answers with the audio, as 1.7.2 does. `/speech`, which 1.7.2 lacks
+//! `speech/conversation` answers a JSON request with the audio, as 1.7.2 does, and the
+//! api-client's multipart form (which 1.7.2 answered 500) with the JSON its `speechConversation`
+//! parses. `/speech`, which 1.7.2 lacks
 //! although the api-client's `processSpeech` calls it, is the same conversation answered as
 //! JSON by default (`{text, transcription?, audio, format, …}`, the `SpeechResponse` that
 //! `processSpeech` parses); `Accept` switches either route to the other form.
@@ -101,7 +103,7 @@ pub struct SpokenReply {
         (ConversationForm = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "The reply's audio, or JSON when `Accept` asks for it", content(
+        (status = 200, description = "The reply's audio for a JSON request, JSON for the api-client's form; `Accept` overrides either", content(
             (Binary = "audio/mpeg"),
             (Success<SpokenReply> = "application/json"),
         )),
@@ -167,6 +169,13 @@ async fn converse(
     require_model(&runtime, ModelType::TextLarge)?;
     require_model(&runtime, ModelType::TextToSpeech)?;
     let input = read_input(&req, payload, state).await?;
+    // 1.7.2 only ever answered JSON requests, with audio; a form comes from the api-client,
+    // which parses JSON.
+    let default = if input.form.is_some() {
+        Answer::Json
+    } else {
+        default
+    };
     let options = VoiceOptions::read(&input.fields)?;
     let mut utterance = utterance(state, &runtime, &input.fields).await?;
     let (heard, transcribed) = heard(&runtime, input).await?;

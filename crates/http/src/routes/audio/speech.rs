@@ -5,7 +5,9 @@
 //! `audio/wav`; other recognised audio by its signature; else the provider's label, else
 //! `audio/mpeg`). A client whose `Accept` names JSON and no audio type gets
 //! `{audio: <base64>, format, contentType}` in the success envelope instead, the shape the
-//! api-client's `synthesizeAudioMessage` and `speechConversation` read.
+//! api-client's `synthesizeAudioMessage` and `speechConversation` read. Requests only the
+//! api-client sends (and 1.7.2 refused) get that JSON by default: a synthesis of a `messageId`
+//! with no `text`.
 
 use super::{model_failure, require_model, running_agent};
 use crate::body::JsonBody;
@@ -238,16 +240,18 @@ pub(super) fn audio_content_type(audio: &SpeechAudio) -> String {
 }
 
 /// Speaks `text` for a path agent: checks, synthesis, answer.
+/// Speaks `text` and answers as `Accept` asks, else as `default`.
 async fn speak_for(
     req: &HttpRequest,
     runtime: &AgentRuntime,
     text: String,
     options: VoiceOptions,
+    default: Answer,
 ) -> ApiResult {
     let audio = speak(runtime, text, options).await?;
     Ok(audio_answer(
         audio,
-        Answer::for_request(req, Answer::Binary),
+        Answer::for_request(req, default),
         Map::new(),
     ))
 }
@@ -277,7 +281,7 @@ pub(super) async fn generate(
     let text = required_text(fields, TEXT_REQUIRED)?;
     let options = VoiceOptions::read(fields)?;
     require_model(&runtime, ModelType::TextToSpeech)?;
-    speak_for(&req, &runtime, text, options).await
+    speak_for(&req, &runtime, text, options, Answer::Binary).await
 }
 
 #[utoipa::path(post, path = "/api/audio/{agentId}/audio-messages/synthesize", tag = "audio",
@@ -285,7 +289,7 @@ pub(super) async fn generate(
     params(("agentId" = String, Path, description = "A running agent")),
     request_body(content = SynthesizeBody),
     responses(
-        (status = 200, description = "The audio, or JSON when `Accept` asks for it", content(
+        (status = 200, description = "The audio for a `text`, JSON for a `messageId` alone (the api-client's request); `Accept` overrides either", content(
             (Binary = "audio/mpeg"),
             (Success<SpokenAudio> = "application/json"),
         )),
@@ -305,9 +309,9 @@ pub(super) async fn synthesize(
     let options = VoiceOptions::read(fields)?;
     // A non-blank `text` wins; otherwise the api-client's `messageId` names what to speak.
     let message = fields.get("messageId").and_then(Value::as_str);
-    let text = match (required_text(fields, TEXT_REQUIRED), message) {
-        (Ok(text), _) => text,
-        (Err(_), Some(message)) => message_text(&state, &runtime, message).await?,
+    let (text, default) = match (required_text(fields, TEXT_REQUIRED), message) {
+        (Ok(text), _) => (text, Answer::Binary),
+        (Err(_), Some(message)) => (message_text(&state, &runtime, message).await?, Answer::Json),
         (Err(_), None) => {
             return Err(bad_request(
                 "Text (or the messageId of a stored message) is required for speech synthesis",
@@ -315,7 +319,7 @@ pub(super) async fn synthesize(
         }
     };
     require_model(&runtime, ModelType::TextToSpeech)?;
-    speak_for(&req, &runtime, text, options).await
+    speak_for(&req, &runtime, text, options, default).await
 }
 
 /// The text of a message: the agent's memory with that id, the agent's copy of the channel
@@ -385,7 +389,7 @@ pub(super) async fn generate_seed(
     let text = required_text(fields, TEXT_REQUIRED)?;
     let options = VoiceOptions::read(fields)?;
     require_model(&runtime, ModelType::TextToSpeech)?;
-    speak_for(&req, &runtime, text, options).await
+    speak_for(&req, &runtime, text, options, Answer::Binary).await
 }
 
 #[cfg(test)]

@@ -45,6 +45,11 @@ impl GroupRequest {
         server_agents: &[AgentId],
     ) -> Result<GroupRequest, ApiError> {
         let agents = match body.get("agentIds") {
+            None | Some(Value::Null) if server_agents.is_empty() => {
+                return Err(ApiError::not_found(format!(
+                    "No agent of message server {server} is running; add one with POST /api/messaging/message-servers/{server}/agents"
+                )));
+            }
             None | Some(Value::Null) => server_agents.to_vec(),
             Some(ids) => agent_ids(ids)?,
         };
@@ -109,7 +114,7 @@ fn server_id(raw: &str) -> Result<Uuid, ApiError> {
     params(("messageServerId" = String, Path)),
     request_body(content = Object, description = "`{agentIds?: [UUID] (non-empty; absent: the message server's running agents), name?, description?, worldId?, source?, metadata?}`"),
     responses(
-        (status = 201, description = "`data:[{id, name, source, worldId, type:\"API\"}]`", body = Object),
+        (status = 201, description = "`data:[{id, name, source, worldId, type:\"API\"}]`; without `agentIds` (the api-client): `data:{worldId, rooms:[…]}`", body = Object),
         (status = 207, description = "Some agents failed: `{success:false, data:[…], errors:[{agentId, code, message, details}]}`", body = Object),
         (status = 400, body = ErrorBody),
         (status = 404, description = "No agent runs: `error` is the array of failures", body = ErrorBody),
@@ -121,10 +126,12 @@ async fn create_group(
 ) -> ApiResult {
     let server = server_id(&path)?;
     let body = body.object()?;
-    let server_agents = if body.contains_key("agentIds") {
-        Vec::new()
-    } else {
+    // The api-client names no agents (1.7.2 refused that) and reads `{worldId}`.
+    let client_form = matches!(body.get("agentIds"), None | Some(Value::Null));
+    let server_agents = if client_form {
         running_server_agents(&state, server).await?
+    } else {
+        Vec::new()
     };
     let request = GroupRequest::parse(server, body, &server_agents)?;
     let mut created = Vec::new();
@@ -141,13 +148,21 @@ async fn create_group(
             })),
         }
     }
-    Ok(group_answer(created, errors))
+    let world = client_form.then_some(request.world);
+    Ok(group_answer(created, errors, world))
 }
 
-/// 201 when every agent got its room, 207 when some did, else 404 (all unknown) or 500.
-fn group_answer(created: Vec<Value>, errors: Vec<Value>) -> HttpResponse {
+/// 201 when every agent got its room, 207 when some did, else 404 (all unknown) or 500. The
+/// api-client's request (`world` given) gets `{worldId, rooms}` instead of the bare room list.
+fn group_answer(created: Vec<Value>, errors: Vec<Value>, world: Option<WorldId>) -> HttpResponse {
     if errors.is_empty() {
-        return success(StatusCode::CREATED, created);
+        return match world {
+            Some(world) => success(
+                StatusCode::CREATED,
+                json!({"worldId": world, "rooms": created}),
+            ),
+            None => success(StatusCode::CREATED, created),
+        };
     }
     if !created.is_empty() {
         return HttpResponse::build(StatusCode::MULTI_STATUS)

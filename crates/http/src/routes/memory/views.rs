@@ -138,6 +138,8 @@ pub struct RoomView {
     /// Only from `GET …/rooms/:roomId`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub world_name: Option<String>,
+    /// Epoch milliseconds (the api-client's `Room` type; 1.7.2 sends none).
+    pub created_at: i64,
 }
 
 impl From<&Room> for RoomView {
@@ -154,6 +156,7 @@ impl From<&Room> for RoomView {
             source: room.source.clone(),
             metadata: room.metadata.clone(),
             world_name: None,
+            created_at: room.created_at.timestamp_millis(),
         }
     }
 }
@@ -190,16 +193,31 @@ impl From<&World> for WorldView {
     }
 }
 
-/// `{world}`.
+/// `{world}` as 1.7.2, plus the `{worldId, settings}` the api-client's
+/// `updateAgentWorldSettings` type reads.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WorldAnswer {
     pub world: WorldView,
+    pub world_id: Uuid,
+    /// The world's `metadata.settings` (`{}` when it has none).
+    #[schema(value_type = Object)]
+    pub settings: Value,
 }
 
 impl From<&World> for WorldAnswer {
     fn from(world: &World) -> Self {
+        let settings = world
+            .metadata
+            .as_ref()
+            .and_then(|metadata| metadata.get("settings"))
+            .filter(|settings| settings.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         WorldAnswer {
             world: world.into(),
+            world_id: world.id.0,
+            settings,
         }
     }
 }

@@ -133,7 +133,7 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
 /// A channel post, read from a 1.7.2 body (snake_case) or an api-client one (`{content, metadata}`,
-/// the author from `X-Entity-Id`).
+/// the author from `X-Entity-Id`, else the channel's one participant that is not an agent).
 struct ChannelPost {
     author: String,
     content: String,
@@ -146,16 +146,8 @@ struct ChannelPost {
     transport: Transport,
 }
 
-fn read_post(req: &HttpRequest, body: &Map<String, Value>) -> Result<ChannelPost, ApiError> {
+fn read_post(body: &Map<String, Value>, author: String) -> Result<ChannelPost, ApiError> {
     let transport = Transport::from_body(body).map_err(bad_request)?;
-    let header_author = req
-        .headers()
-        .get("x-entity-id")
-        .and_then(|value| value.to_str().ok());
-    let author = text_of(body, &["author_id", "authorId"])
-        .or(header_author)
-        .and_then(eliza_domain::validate_uuid)
-        .ok_or_else(|| bad_request(MISSING_FIELDS))?;
     let content = text(body, "content").ok_or_else(|| bad_request(MISSING_FIELDS))?;
     let server = match super::params::message_server_field(body) {
         None => None,
@@ -171,7 +163,7 @@ fn read_post(req: &HttpRequest, body: &Map<String, Value>) -> Result<ChannelPost
         Some(text) => Some(parse_id(text, "Invalid in_reply_to_message_id format")?),
     };
     Ok(ChannelPost {
-        author: author.to_string(),
+        author,
         content: content.to_owned(),
         server,
         client_message_id: text_of(body, &["messageId", "message_id"])
@@ -185,6 +177,46 @@ fn read_post(req: &HttpRequest, body: &Map<String, Value>) -> Result<ChannelPost
         in_reply_to,
         transport,
     })
+}
+
+/// The post's author: `author_id` (or `authorId`), else `X-Entity-Id` (the web UI), else the
+/// channel's only participant that is not an agent (the api-client's `postMessage` names nobody,
+/// which 1.7.2 refused).
+async fn post_author(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &Map<String, Value>,
+    channel: ChannelId,
+) -> Result<String, ApiError> {
+    let header_author = req
+        .headers()
+        .get("x-entity-id")
+        .and_then(|value| value.to_str().ok());
+    if let Some(author) = text_of(body, &["author_id", "authorId"]).or(header_author) {
+        return eliza_domain::validate_uuid(author)
+            .map(|author| author.to_string())
+            .ok_or_else(|| bad_request(MISSING_FIELDS));
+    }
+    let participants = state
+        .store
+        .list_channel_participants(channel)
+        .await
+        .map_err(|err| store_error(err, "Failed to read the channel's participants"))?;
+    let mut users = Vec::new();
+    for participant in participants {
+        let agent = match AgentId::parse(&participant) {
+            Ok(id) => (state.store.get_agent(id).await)
+                .map_err(|err| store_error(err, "Failed to read the channel's participants"))?,
+            Err(_) => None,
+        };
+        if agent.is_none() {
+            users.push(participant);
+        }
+    }
+    match <[String; 1]>::try_from(users) {
+        Ok([user]) => Ok(user),
+        Err(_) => Err(bad_request(MISSING_FIELDS)),
+    }
 }
 
 /// The channel, created with the 1.7.2 auto-creation rules when it does not exist yet.
@@ -249,7 +281,9 @@ async fn post_message(
     body: JsonBody,
 ) -> ApiResult {
     let id = channel_id(&path, "Invalid channelId format")?;
-    let post = read_post(&req, body.object()?)?;
+    let body = body.object()?;
+    let author = post_author(&state, &req, body, id).await?;
+    let post = read_post(body, author)?;
     let channel = channel_for_post(&state, id, &post).await?;
     ensure_target(&state, &channel, &post).await?;
     let author_display_name =

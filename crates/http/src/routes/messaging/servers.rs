@@ -248,10 +248,11 @@ async fn create_server(state: web::Data<AppState>, body: JsonBody) -> ApiResult 
         .create_message_server(&server)
         .await
         .map_err(|err| store_error(err, "Failed to create message server"))?;
-    Ok(success(
-        StatusCode::CREATED,
-        json!({"server": server_json(&server)}),
-    ))
+    // 1.7.2's `{server}`, with the server's own fields beside it: the api-client's
+    // `createMessageServer` is typed as the `MessageServer` itself.
+    let mut data = server_json(&server);
+    data["server"] = server_json(&server);
+    Ok(success(StatusCode::CREATED, data))
 }
 
 fn server_id(path: &str) -> Result<MessageServerId, ApiError> {

@@ -759,6 +759,16 @@ fn message_answer(
     agent_response: Option<Value>,
     session_status: &Value,
 ) -> Value {
+    let mut user_message = user_message.clone();
+    if let Value::Object(message) = &mut user_message {
+        // api-client's `userMessage` type reads camelCase beside 1.7.2's snake_case keys.
+        for (snake, camel) in [("author_id", "authorId"), ("created_at", "createdAt")] {
+            if let Some(value) = message.get(snake).cloned() {
+                message.entry(camel).or_insert(value);
+            }
+        }
+    }
+    let user_message = &user_message;
     let mut answer = Map::new();
     answer.insert("success".into(), json!(true));
     answer.insert("userMessage".into(), user_message.clone());
@@ -1168,6 +1178,12 @@ mod tests {
         assert_eq!(answer["data"]["content"], "hi");
         assert_eq!(answer["data"]["userMessage"], user);
         assert_eq!(answer["data"]["agentResponse"]["text"], "echo: hi");
+        // The api-client's camelCase keys beside 1.7.2's snake_case ones.
+        let user = json!({"id": "m", "author_id": "u", "created_at": "t"});
+        let answer = message_answer(&user, None, &status);
+        assert_eq!(answer["userMessage"]["author_id"], "u");
+        assert_eq!(answer["userMessage"]["authorId"], "u");
+        assert_eq!(answer["data"]["userMessage"]["createdAt"], "t");
         assert!(answer["data"].get("data").is_none());
     }
 }
