@@ -265,16 +265,18 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
     // The api-client's body has no agentIds: the message server's running agents are meant.
     let bare_server = Uuid::new_v4();
     let bare = format!("/api/memory/groups/{bare_server}");
-    let nobody = app.post(&bare, json!({"name": "Empty"})).await;
-    assert_coded(&nobody, 404, "NOT_FOUND", None);
-    assert!(
-        nobody.json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("message-servers"),
-        "says how to add an agent: {}",
-        nobody.json
-    );
+    // A server with no agents of its own (1.7.2 lets agents join only the current one): every
+    // running agent gets a room.
+    let elsewhere = Uuid::new_v4();
+    let everyone = app
+        .post(
+            &format!("/api/memory/groups/{elsewhere}"),
+            json!({"name": "Elsewhere"}),
+        )
+        .await;
+    assert_eq!(everyone.status, StatusCode::CREATED, "{}", everyone.json);
+    assert_eq!(data(&everyone)["worldId"], elsewhere.to_string());
+    assert_eq!(data(&everyone)["rooms"].as_array().unwrap().len(), 2);
     let now = chrono::Utc::now();
     let server_row = eliza_domain::messaging::MessageServer {
         id: eliza_domain::MessageServerId(bare_server),
@@ -339,6 +341,24 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
         400,
         "INVALID_ID",
         None,
+    );
+
+    // No agent runs at all: nothing can join.
+    app.state.agents.stop(a).await;
+    let nobody = app
+        .post(
+            &format!("/api/memory/groups/{}", Uuid::new_v4()),
+            json!({"name": "Empty"}),
+        )
+        .await;
+    assert_coded(&nobody, 404, "NOT_FOUND", None);
+    assert!(
+        nobody.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("start one first"),
+        "{}",
+        nobody.json
     );
 }
 

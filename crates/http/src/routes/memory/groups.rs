@@ -38,7 +38,7 @@ struct GroupRequest {
 
 impl GroupRequest {
     /// `agents` stands in for an absent `agentIds`: the api-client sends `{messageServerId,
-    /// name, description}`, meaning the message server's own agents.
+    /// name, description}`, meaning the message server's own (else all running) agents.
     fn parse(
         server: Uuid,
         body: &Map<String, Value>,
@@ -47,7 +47,7 @@ impl GroupRequest {
         let agents = match body.get("agentIds") {
             None | Some(Value::Null) if server_agents.is_empty() => {
                 return Err(ApiError::not_found(format!(
-                    "No agent of message server {server} is running; add one with POST /api/messaging/message-servers/{server}/agents"
+                    "No agent is running to join the world of message server {server}; start one first"
                 )));
             }
             None | Some(Value::Null) => server_agents.to_vec(),
@@ -92,16 +92,19 @@ fn agent_ids(ids: &Value) -> Result<Vec<AgentId>, ApiError> {
         .collect()
 }
 
-/// The running agents of a message server (for a body without `agentIds`).
+/// The running agents of a message server (for a body without `agentIds`), else every running
+/// agent: 1.7.2 lets agents join only the current message server, so another server has none.
 async fn running_server_agents(state: &AppState, server: Uuid) -> Result<Vec<AgentId>, ApiError> {
-    let agents = state
+    let members = state
         .store
         .list_server_agents(eliza_domain::MessageServerId(server))
         .await?;
-    Ok(agents
-        .into_iter()
-        .filter(|agent| state.agents.status(*agent) == AgentStatus::Active)
-        .collect())
+    let running = |agent: &AgentId| state.agents.status(*agent) == AgentStatus::Active;
+    let members: Vec<AgentId> = members.into_iter().filter(running).collect();
+    if members.is_empty() {
+        return Ok(state.agents.running());
+    }
+    Ok(members)
 }
 
 fn server_id(raw: &str) -> Result<Uuid, ApiError> {
