@@ -41,7 +41,7 @@ test("every known client typing bug names a client method, its kind and a one-li
   const methods = clientMethods();
   for (const [method, { kind, reason, ...rest }] of Object.entries(KNOWN_CLIENT_TYPING_BUGS)) {
     assert.ok(methods.includes(method), `${method}: a client method`);
-    assert.ok(["envelope", "wire"].includes(kind), `${method}: kind envelope or wire, got ${kind}`);
+    assert.ok(["envelope", "wire", "unstored"].includes(kind), `${method}: kind envelope, wire or unstored, got ${kind}`);
     assert.ok(typeof reason === "string" && reason.length > 0 && !reason.includes("\n"), `${method}: a one-line reason`);
     assert.deepEqual(Object.keys(rest), [], `${method}: only kind and reason`);
   }
