@@ -11,7 +11,7 @@ import { FAKE_REPLY, startFakeOpenAi } from "../node-support/fake-openai.js";
 import { startServer } from "../node-support/server.js";
 import { ACTION_TIMEOUT_MS, openBrowser } from "./lib/browser.js";
 import { Journey } from "./lib/journey.js";
-import { gradientPng } from "./lib/png.js";
+import { gradientPng } from "../node-support/png.js";
 import { TARGET_DIR, privateBinary, uiDist } from "./lib/setup.js";
 
 const AGENT_NAME = "Browser Test Agent";

@@ -1,4 +1,4 @@
-// A small valid PNG made in code, to upload through the chat's file input.
+// A small valid PNG made in code (the server sniffs magic bytes, so it must be real).
 
 import { deflateSync } from "node:zlib";
 
