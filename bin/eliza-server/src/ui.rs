@@ -60,6 +60,14 @@ fn is_installed(dir: &Path) -> bool {
     dir.join("index.html").is_file()
 }
 
+/// Whether `dir` exists as anything but an empty folder.
+fn has_entries(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => dir.exists(),
+    }
+}
+
 /// Runs `ui fetch`: into `dir` (default: the data directory's), from `tarball` when given.
 pub fn run_fetch(cli: &Cli, tarball: Option<&Path>) -> Result<(), String> {
     let dir = cli
@@ -75,6 +83,13 @@ pub fn run_fetch(cli: &Cli, tarball: Option<&Path>) -> Result<(), String> {
 pub fn fetch(dir: &Path, tarball: Option<&Path>) -> Result<PathBuf, String> {
     if is_installed(dir) {
         return Ok(dir.to_path_buf());
+    }
+    // `dir` may be any folder the user named: never replace one that holds something else.
+    if has_entries(dir) {
+        return Err(format!(
+            "{} exists and has no index.html; refusing to replace it (name an empty or new folder)",
+            dir.display()
+        ));
     }
     let parent = dir
         .parent()
@@ -95,7 +110,8 @@ pub fn fetch(dir: &Path, tarball: Option<&Path>) -> Result<PathBuf, String> {
         return Err(format!("{PACKAGE}@{VERSION} has no dist/index.html"));
     }
     if dir.exists() {
-        std::fs::remove_dir_all(dir)
+        // Empty (checked above): renaming over it needs it gone.
+        std::fs::remove_dir(dir)
             .map_err(|err| format!("cannot replace {}: {err}", dir.display()))?;
     }
     // Unpacked whole, then renamed: a half-written UI is never served.
@@ -193,6 +209,32 @@ fn dist_path(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_holding_something_else_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        std::fs::write(project.join("notes.txt"), "mine").unwrap();
+        // No tarball is needed: the refusal comes before any download.
+        let err = fetch(&project, Some(Path::new("/nonexistent.tgz"))).unwrap_err();
+        assert!(err.contains("refusing to replace"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(project.join("notes.txt")).unwrap(),
+            "mine"
+        );
+
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(fetch(&file, Some(Path::new("/nonexistent.tgz"))).is_err());
+        assert!(file.is_file());
+
+        // An empty folder is fine to fill (the fetch then fails on the missing tarball).
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let err = fetch(&empty, Some(Path::new("/nonexistent.tgz"))).unwrap_err();
+        assert!(!err.contains("refusing"), "{err}");
+    }
 
     #[test]
     fn only_dist_entries_inside_it_are_taken() {
