@@ -91,7 +91,10 @@ async fn submitted_logs_are_added_and_counted() {
         .iter()
         .map(|entry| entry["msg"].as_str().unwrap())
         .collect();
-    assert!(messages.contains(&"[ui] disk almost full"), "{messages:?}");
+    assert!(
+        messages.contains(&"[client:ui] disk almost full"),
+        "{messages:?}"
+    );
     assert!(messages.contains(&"[client] no level"), "{messages:?}");
     let warned = app.get("/api/server/logs?level=warn").await.json;
     assert_eq!(warned["count"], json!(1), "{warned}");
@@ -99,6 +102,15 @@ async fn submitted_logs_are_added_and_counted() {
     // 1.7.2's bodiless POST still lists.
     let listed = app.post("/api/runtime/logs", json!({})).await;
     assert_eq!(listed.json["received"], json!(0));
+    let not_json = app
+        .call(
+            TestRequest::post()
+                .uri("/api/server/logs")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{oops"),
+        )
+        .await;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     for body in [json!({"logs": "x"}), json!({"logs": [{"level": "info"}]})] {
         let reply = app.post("/api/server/logs", body.clone()).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");

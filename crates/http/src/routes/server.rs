@@ -2,7 +2,8 @@
 //! mounted at `/api/server` (1.7.2) and again at `/api/runtime` (the path seed 004 documents).
 
 use super::health::{HealthVariant, health_report, iso_now};
-use super::system::memory;
+use super::system::{Vitals, memory};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::logs::{LEVELS, LogEntry, LogFilter, level_value};
 use crate::messaging::render::server_json;
@@ -17,6 +18,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
+use utoipa::IntoParams;
 
 /// `since` defaults to one hour ago.
 const DEFAULT_WINDOW_MS: i64 = 60 * 60 * 1000;
@@ -56,28 +58,23 @@ async fn hello() -> HttpResponse {
 #[utoipa::path(get, path = "/api/server/status", tag = "server", operation_id = "server_status", summary = "Running agent count",
     responses((status = 200, description = "`{status:\"ok\",agentCount,timestamp}` and the api-client's `ServerStatus` (`agents{total,active,inactive}`, `memory{used,total,percentage}`, `uptime`, `version`)", body = Object)))]
 async fn status(state: web::Data<AppState>) -> ApiResult {
-    let active = state.agents.running().len();
-    let total = state
-        .store
-        .list_agents()
-        .await
-        .map_err(|err| ApiError::from_store(err, "STATUS_ERROR", "Failed to count the agents"))?
-        .len();
-    let (used, machine) = web::block(|| (memory::resident_bytes(), memory::total_bytes()))
-        .await
-        .unwrap_or((0, 0));
-    let percentage = if machine == 0 {
+    let vitals = Vitals::read(&state).await?;
+    let percentage = if vitals.memory_total == 0 {
         0.0
     } else {
-        used as f64 * 100.0 / machine as f64
+        vitals.memory_used as f64 * 100.0 / vitals.memory_total as f64
     };
     Ok(HttpResponse::Ok().json(json!({
         "status": "ok",
-        "agentCount": active,
+        "agentCount": vitals.active_agents,
         "timestamp": iso_now(),
-        "agents": {"total": total.max(active), "active": active, "inactive": total.saturating_sub(active)},
-        "memory": {"used": used, "total": machine, "percentage": percentage},
-        "uptime": state.started.elapsed().as_secs_f64(),
+        "agents": {
+            "total": vitals.total_agents,
+            "active": vitals.active_agents,
+            "inactive": vitals.total_agents - vitals.active_agents,
+        },
+        "memory": {"used": vitals.memory_used, "total": vitals.memory_total, "percentage": percentage},
+        "uptime": vitals.uptime,
         "version": app_version(&state),
     })))
 }
@@ -139,15 +136,22 @@ fn is_local_caller(peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
     peer.is_some_and(|peer| peer.ip().to_canonical().is_loopback()) && !relayed
 }
 
-/// The raw `/logs` query; every value is validated by [`LogsQuery::parse`].
-#[derive(Debug, Default, Deserialize)]
+/// The raw `/logs` query; every value is validated by [`LogsQuery::parse`] (the documented
+/// types are what it accepts).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LogsQuery {
+    /// Epoch ms (or ISO-8601); default one hour ago.
+    #[param(value_type = Option<i64>)]
     since: Option<String>,
+    /// `all` or a level name (exact match).
     level: Option<String>,
     #[serde(rename = "agentName")]
     agent_name: Option<String>,
     #[serde(rename = "agentId")]
     agent_id: Option<String>,
+    /// Default 100, at most 1000.
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
 }
 
@@ -232,7 +236,7 @@ fn parse_limit(text: &str) -> Result<usize, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/server/logs", tag = "server", summary = "The in-memory log buffer",
-    params(LogsParams),
+    params(LogsQuery),
     responses((status = 200, description = "`{logs,count,total,requestedLevel,agentName,agentId,levels}`", body = Object)))]
 async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(log_listing(&query, &state)?))
@@ -240,18 +244,18 @@ async fn logs(query: web::Query<LogsQuery>, state: web::Data<AppState>) -> ApiRe
 
 #[utoipa::path(post, path = "/api/server/logs", tag = "server", operation_id = "submit_logs",
     summary = "The log buffer (as GET); the api-client's submitted entries are added first",
-    params(LogsParams),
+    params(LogsQuery),
     request_body(content = Object, description = "Optional `{logs:[{level, message, source?}]}` (api-client `submitLogs`; 1.7.2 ignored the body)"),
     responses(
         (status = 200, description = "The listing of GET, plus `received`: the entries added", body = Object),
-        (status = 400, description = "`INVALID_REQUEST`: not JSON, or an entry without a `message`", body = crate::openapi::schemas::ErrorBody),
+        (status = 400, description = "Not JSON (family E), or `INVALID_REQUEST`: `logs` not an array, an entry without a `message`", body = crate::openapi::schemas::ErrorBody),
     ))]
 async fn submit_logs(
     query: web::Query<LogsQuery>,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let entries = submitted_logs(&body)?;
+    let entries = submitted_logs(&body.0)?;
     let received = entries.len();
     for entry in entries {
         state.logs.push(entry);
@@ -259,23 +263,6 @@ async fn submit_logs(
     let mut listing = log_listing(&query, &state)?;
     listing["received"] = json!(received);
     Ok(HttpResponse::Ok().json(listing))
-}
-
-/// The query parameters of both `/logs` listings (documentation only).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct LogsParams {
-    /// Epoch ms; default one hour ago.
-    since: Option<i64>,
-    /// `all` or a level name (exact match).
-    level: Option<String>,
-    #[param(rename = "agentName")]
-    agent_name: Option<String>,
-    #[param(rename = "agentId")]
-    agent_id: Option<String>,
-    /// Default 100, at most 1000.
-    limit: Option<u32>,
 }
 
 fn log_listing(query: &LogsQuery, state: &AppState) -> Result<Value, ApiError> {
@@ -294,13 +281,8 @@ fn log_listing(query: &LogsQuery, state: &AppState) -> Result<Value, ApiError> {
 
 /// The entries of a `{logs:[…]}` body (none for an empty body or one without `logs`), tagged as
 /// coming from a client so they cannot pass for the server's own.
-fn submitted_logs(body: &[u8]) -> Result<Vec<LogEntry>, ApiError> {
+fn submitted_logs(body: &Value) -> Result<Vec<LogEntry>, ApiError> {
     let invalid = |message: String| ApiError::bad_request("INVALID_REQUEST", message);
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
-    }
-    let body: Value = serde_json::from_slice(body)
-        .map_err(|err| invalid(format!("The body is not JSON: {err}")))?;
     let Some(entries) = body.get("logs").filter(|logs| !logs.is_null()) else {
         return Ok(Vec::new());
     };
@@ -318,8 +300,11 @@ fn submitted_logs(body: &[u8]) -> Result<Vec<LogEntry>, ApiError> {
                 .as_str()
                 .and_then(level_value)
                 .unwrap_or(INFO_LEVEL);
-            let source = entry["source"].as_str().unwrap_or("client");
-            Ok(LogEntry::now(level, format!("[{source}] {message}")))
+            let prefix = match entry["source"].as_str() {
+                Some(source) => format!("[client:{source}]"),
+                None => "[client]".to_owned(),
+            };
+            Ok(LogEntry::now(level, format!("{prefix} {message}")))
         })
         .collect()
 }
@@ -353,9 +338,7 @@ async fn debug_servers(state: web::Data<AppState>) -> ApiResult {
             json!({"id": agent.id, "name": agent.character.name, "status": status})
         })
         .collect();
-    let (resident, machine) = web::block(|| (memory::resident_bytes(), memory::total_bytes()))
-        .await
-        .unwrap_or((0, 0));
+    let (resident, machine) = memory::usage().await;
     // Only what describes the build and host: the environment holds secrets.
     let environment = json!({
         "version": app_version(&state),

@@ -148,23 +148,44 @@ async fn config(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/system/status", tag = "system", summary = "Uptime, memory and agent counts (seed 001)", operation_id = "system_status",
     responses((status = 200, body = Success<SystemStatus>)))]
 async fn status(state: web::Data<AppState>) -> ApiResult {
-    let total = state
-        .store
-        .list_agents()
-        .await
-        .map_err(|err| {
-            ApiError::from_store(err, "STATUS_ERROR", "Failed to retrieve system status")
-        })?
-        .len();
-    let (used, machine) = web::block(|| (memory::resident_bytes(), memory::total_bytes()))
-        .await
-        .unwrap_or((0, 0));
+    let vitals = Vitals::read(&state).await?;
     Ok(ok(json!({
         "status": "healthy",
-        "uptime": state.started.elapsed().as_secs_f64(),
-        "memory": {"used": used, "total": machine},
-        "agents": {"active": state.agents.running().len(), "total": total},
+        "uptime": vitals.uptime,
+        "memory": {"used": vitals.memory_used, "total": vitals.memory_total},
+        "agents": {"active": vitals.active_agents, "total": vitals.total_agents},
     })))
+}
+
+/// Uptime, agent counts and memory use: what `/api/system/status` and `/api/server/status`
+/// report.
+pub(crate) struct Vitals {
+    /// Seconds since the server started.
+    pub uptime: f64,
+    pub total_agents: usize,
+    pub active_agents: usize,
+    /// Resident set size of this process, bytes.
+    pub memory_used: u64,
+    /// Physical memory of the machine, bytes.
+    pub memory_total: u64,
+}
+
+impl Vitals {
+    pub(crate) async fn read(state: &AppState) -> Result<Vitals, ApiError> {
+        let stored = state.store.list_agents().await.map_err(|err| {
+            ApiError::from_store(err, "STATUS_ERROR", "Failed to retrieve system status")
+        })?;
+        let active_agents = state.agents.running().len();
+        let (memory_used, memory_total) = memory::usage().await;
+        Ok(Vitals {
+            uptime: state.started.elapsed().as_secs_f64(),
+            // An agent may run while its row is being deleted.
+            total_agents: stored.len().max(active_agents),
+            active_agents,
+            memory_used,
+            memory_total,
+        })
+    }
 }
 
 /// Serialises `.env` writes within the process (read-modify-write).
@@ -286,6 +307,13 @@ pub(crate) mod memory {
     /// Physical memory of the machine in bytes.
     pub fn total_bytes() -> u64 {
         kib_field("/proc/meminfo", "MemTotal:")
+    }
+
+    /// `(resident, total)` bytes, read off the executor (`/proc` is a file read).
+    pub async fn usage() -> (u64, u64) {
+        actix_web::web::block(|| (resident_bytes(), total_bytes()))
+            .await
+            .unwrap_or((0, 0))
     }
 }
 
