@@ -35,6 +35,7 @@ async fn files_are_served_and_client_routes_get_the_app() {
             .contains("javascript")
     );
     assert_eq!(script.header("cache-control"), Some("public, max-age=0"));
+    assert_eq!(script.header("content-disposition"), None);
     assert!(script.header("etag").is_some() && script.header("last-modified").is_some());
     assert_eq!(app.get("/favicon.ico").await.status, StatusCode::OK);
 

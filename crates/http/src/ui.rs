@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::middleware::not_found;
 use crate::state::AppState;
 use actix_files::NamedFile;
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use std::path::{Component, Path, PathBuf};
@@ -100,14 +100,16 @@ fn file_under(dir: &Path, url_path: &str) -> Option<PathBuf> {
 /// The file with ETag and Last-Modified, revalidated every time as 1.7.2 (express.static) does;
 /// the hashed asset names change with each build anyway.
 fn send(req: &HttpRequest, file: NamedFile) -> HttpResponse {
+    // express.static sends no Content-Disposition: fonts and the like are not downloads.
     let mut response = file
         .use_etag(true)
         .use_last_modified(true)
+        .disable_content_disposition()
         .into_response(req);
-    let cache = CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(0)]);
-    if let Ok(value) = header::HeaderValue::from_str(&cache.to_string()) {
-        response.headers_mut().insert(header::CACHE_CONTROL, value);
-    }
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=0"),
+    );
     response
 }
 
