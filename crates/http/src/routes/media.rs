@@ -12,10 +12,12 @@ use crate::media::MediaRoot;
 use crate::openapi::Routes;
 use crate::openapi::schemas::{ErrorBody, Success};
 use crate::rate_limit::{limit_channel_media, upload_limited};
+use crate::routes::messaging::channels::channel_id;
 use crate::state::AppState;
 use crate::upload::{self, FilePolicy, MEDIA_TYPES, Sink, Upload, category};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
+use eliza_domain::AgentId;
 use eliza_domain::ids::validate_uuid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,9 +25,11 @@ use utoipa::ToSchema;
 pub fn configure(routes: &mut Routes<'_>) {
     crate::route!(routes, upload_agent_media);
     routes
-        .add_wrapped::<__path_upload_channel_media, _, _>(
+        // 1.7.2's other path for the same upload, with its own limiter (the api-client and
+        // the web UI use the messaging path).
+        .add_wrapped::<__path_upload_messaging_channel_media, _, _>(
             "/api/media/channels/{channelId}/upload-media",
-            upload_channel_media,
+            upload_messaging_channel_media,
             |route| route.wrap(from_fn(limit_channel_media)),
         )
         .add_wrapped::<__path_upload_messaging_channel_media, _, _>(
@@ -135,13 +139,6 @@ async fn store(
     })
 }
 
-/// The canonical (lower-case) form of a UUID path segment, or `invalid`.
-fn uuid_segment(text: &str, invalid: impl FnOnce() -> ApiError) -> Result<String, ApiError> {
-    validate_uuid(text)
-        .map(|id| id.to_string())
-        .ok_or_else(invalid)
-}
-
 /// Receives and stores a file for `<root>/<id>/`, errors in `family`.
 async fn upload_to(
     req: HttpRequest,
@@ -177,7 +174,9 @@ async fn upload_agent_media(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult {
-    let agent = uuid_segment(&path, || ApiError::invalid_id("Invalid agent ID format"))?;
+    let agent = AgentId::parse(&path)
+        .map_err(|_| ApiError::invalid_id("Invalid agent ID format"))?
+        .to_string();
     let root = MediaRoot::AgentUploads;
     let stored = upload_to(req, payload, &state, root, &agent, Family::Coded).await?;
     Ok(ok(MediaUpload {
@@ -187,52 +186,6 @@ async fn upload_agent_media(
         original_name: stored.original_name,
         size: stored.size,
     }))
-}
-
-/// A channel upload in family B (`type` is the MIME type).
-async fn channel_upload(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    channel: &str,
-) -> ApiResult {
-    let invalid = || {
-        ApiError::plain(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "Invalid channelId format",
-        )
-    };
-    let channel = uuid_segment(channel, invalid)?;
-    let root = MediaRoot::ChannelUploads;
-    let stored = upload_to(req, payload, state, root, &channel, Family::Plain).await?;
-    Ok(ok(MediaUpload {
-        url: stored.url,
-        kind: stored.mime,
-        filename: stored.filename,
-        original_name: stored.original_name,
-        size: stored.size,
-    }))
-}
-
-#[utoipa::path(post, path = "/api/media/channels/{channelId}/upload-media", tag = "media",
-    summary = "Upload a file to a channel",
-    params(("channelId" = String, Path, description = "Channel UUID")),
-    request_body(content = MediaForm, content_type = "multipart/form-data"),
-    responses(
-        (status = 200, description = "Stored; `type` is the MIME type", body = Success<MediaUpload>),
-        (status = 400, description = "Invalid channel id, no file, wrong field, not multipart (family B)", body = ErrorBody),
-        (status = 408, description = "The body stalled", body = ErrorBody),
-        (status = 413, description = "File too large", body = ErrorBody),
-        (status = 415, description = "Type not allowed, or content not of the declared type", body = ErrorBody),
-        (status = 429, description = "100 uploads per 15 minutes (legacy `X-RateLimit-*` headers)", body = ErrorBody),
-    ))]
-async fn upload_channel_media(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ApiResult {
-    channel_upload(req, payload, &state, &path).await
 }
 
 #[utoipa::path(post, path = "/api/messaging/channels/{channelId}/upload-media", tag = "media",
@@ -253,7 +206,17 @@ async fn upload_messaging_channel_media(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult {
-    channel_upload(req, payload, &state, &path).await
+    // Family B, and `type` is the MIME type.
+    let channel = channel_id(&path, "Invalid channelId format")?.to_string();
+    let root = MediaRoot::ChannelUploads;
+    let stored = upload_to(req, payload, &state, root, &channel, Family::Plain).await?;
+    Ok(ok(MediaUpload {
+        url: stored.url,
+        kind: stored.mime,
+        filename: stored.filename,
+        original_name: stored.original_name,
+        size: stored.size,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/media/upload", tag = "media",
@@ -305,6 +268,6 @@ fn seed_owner(form: &upload::Form) -> Result<(MediaRoot, String), ApiError> {
             "agentId (or channelId / roomId) is required",
         ));
     };
-    let id = uuid_segment(id, || ApiError::invalid_id(invalid))?;
-    Ok((root, id))
+    let id = validate_uuid(id).ok_or_else(|| ApiError::invalid_id(invalid))?;
+    Ok((root, id.to_string()))
 }

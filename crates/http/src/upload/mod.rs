@@ -33,10 +33,11 @@ use tokio::time::Instant;
 /// Bytes sniffed before the type is decided (enough for every signature, and a fair sample
 /// of a text file).
 const HEAD_BYTES: usize = 8 * 1024;
-/// Room for the non-file fields, boundaries and part headers on top of the file limit.
-const FORM_ALLOWANCE: u64 = 1024 * 1024;
 const MAX_TEXT_FIELDS: usize = 32;
 const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
+/// Room on top of the file limit for every text field the form may carry, plus boundaries and
+/// part headers, so a file within its limit is never refused for its fields' size.
+const FORM_ALLOWANCE: u64 = (MAX_TEXT_FIELDS * MAX_TEXT_FIELD_BYTES + 64 * 1024) as u64;
 
 /// What a route accepts as its file.
 #[derive(Debug, Clone, Copy)]
