@@ -906,6 +906,27 @@ async fn attachment_paths_in_the_media_directories_are_listed_as_media_urls() {
             json!("/elsewhere/x.png"),
         ]
     );
+    // Every other rendering of the message (GET one, search, the raw message in a list) names
+    // no server path either.
+    let one = app
+        .get(&format!("/api/messaging/messages/{}", message.id))
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.json);
+    let searched = app
+        .post(
+            "/api/messaging/messages/search",
+            json!({"query": "files", "channelId": channel}),
+        )
+        .await;
+    assert_eq!(searched.status, StatusCode::OK, "{}", searched.json);
+    for rendered in [
+        &data(&one)["rawMessage"],
+        &data(&searched)["messages"][0]["rawMessage"],
+        &data(&listed)["messages"][0]["rawMessage"],
+    ] {
+        assert_eq!(rendered["attachments"][0]["url"], urls[0], "{rendered}");
+        assert_eq!(rendered["attachments"][1]["url"], urls[1], "{rendered}");
+    }
 }
 
 #[actix_web::test]
@@ -938,6 +959,20 @@ async fn the_openapi_document_lists_the_media_and_audio_routes() {
     for status in ["200", "400", "413", "415"] {
         assert!(upload["responses"][status].is_object(), "{status}");
     }
+}
+
+#[actix_web::test]
+async fn a_file_within_its_limit_is_not_refused_for_its_fields_size() {
+    // A small file limit and every text field the form may carry, each at its largest: the
+    // body is far over the file limit, yet the file is within it.
+    let app = app_with_media(|media| media.max_upload_bytes = 4 * 1024).await;
+    let field = "x".repeat(64 * 1024);
+    let mut parts: Vec<Part> = (0..31).map(|_| Part::text("note", &field)).collect();
+    parts.push(png_part("a.png"));
+    let reply = app
+        .call(multipart::post(&agent_upload_path(), &parts))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
 }
 
 #[actix_web::test]

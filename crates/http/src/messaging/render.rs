@@ -60,14 +60,19 @@ pub fn channel_json(channel: &Channel) -> Value {
     Value::Object(object)
 }
 
-/// A `CentralMessage` as `/submit` and `GET /messages/:id` answer it.
-pub fn message_json(message: &CentralMessage) -> Value {
+/// A `CentralMessage` as `/submit` and `GET /messages/:id` answer it; the attachments of its
+/// metadata and raw message name `/media/...` urls, never the server's file paths.
+pub fn message_json(message: &CentralMessage, media: &MediaConfig) -> Value {
     let mut object = Map::new();
     object.insert("id".into(), json!(message.id));
     object.insert("channelId".into(), json!(message.channel_id));
     object.insert("authorId".into(), json!(message.author_id));
     object.insert("content".into(), json!(message.content));
-    put_some(&mut object, "rawMessage", message.raw_message.clone());
+    put_some(
+        &mut object,
+        "rawMessage",
+        with_media_urls(message.raw_message.clone(), media),
+    );
     put_some(
         &mut object,
         "sourceType",
@@ -78,7 +83,11 @@ pub fn message_json(message: &CentralMessage) -> Value {
         "sourceId",
         message.source_id.as_ref().map(|v| json!(v)),
     );
-    put_some(&mut object, "metadata", message.metadata.clone());
+    put_some(
+        &mut object,
+        "metadata",
+        with_media_urls(message.metadata.clone(), media),
+    );
     object.insert(
         "inReplyToRootMessageId".into(),
         json!(message.in_reply_to_root_message_id),
@@ -92,7 +101,7 @@ pub fn message_json(message: &CentralMessage) -> Value {
 /// raw message (`thought`, `actions`, `attachments`, their file paths as `/media/...` URLs), and
 /// `created_at`/`updated_at` in ms.
 pub fn list_item_json(message: &CentralMessage, media: &MediaConfig) -> Value {
-    let mut item = message_json(message);
+    let mut item = message_json(message, media);
     let raw = message.raw_message.as_ref();
     let raw_field = |key: &str| raw.and_then(|raw| raw.get(key)).cloned();
     let mut metadata = match &message.metadata {
@@ -111,6 +120,15 @@ pub fn list_item_json(message: &CentralMessage, media: &MediaConfig) -> Value {
     item["created_at"] = json!(message.created_at.timestamp_millis());
     item["updated_at"] = json!(message.updated_at.timestamp_millis());
     item
+}
+
+/// An object's `attachments` with [`media_urls`] applied.
+fn with_media_urls(value: Option<Value>, media: &MediaConfig) -> Option<Value> {
+    let mut value = value?;
+    if let Some(attachments) = value.get_mut("attachments") {
+        *attachments = media_urls(attachments.take(), media);
+    }
+    Some(value)
 }
 
 /// Attachment urls that are file paths in the media directories become `/media/...` urls.
@@ -256,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_message_omits_absent_fields_but_keeps_a_null_reply_reference() {
-        let json = message_json(&message());
+        let json = message_json(&message(), &MediaConfig::default());
         assert!(json.get("sourceId").is_none());
         assert_eq!(json["inReplyToRootMessageId"], Value::Null);
         assert_eq!(json["createdAt"], "2025-11-23T11:00:00.209Z");

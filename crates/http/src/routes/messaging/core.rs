@@ -259,7 +259,10 @@ async fn store_agent_message(
         })
         .await
         .map_err(|err| messaging_error(err, failure))?;
-    Ok(success(StatusCode::CREATED, message_json(&posted.stored)))
+    Ok(success(
+        StatusCode::CREATED,
+        message_json(&posted.stored, &state.config.media),
+    ))
 }
 
 /// A falsy field keeps the stored value (1.7.2 semantics).
@@ -320,7 +323,7 @@ async fn update_action(
         .await
         .map_err(|err| messaging_error(err, "Failed to update action"))?
         .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Message not found"))?;
-    Ok(ok(message_json(&message)))
+    Ok(ok(message_json(&message, &state.config.media)))
 }
 
 const INVALID_EXTERNAL: &str = "Invalid external message payload";

@@ -202,13 +202,14 @@ async fn post_author(
         .list_channel_participants(channel)
         .await
         .map_err(|err| store_error(err, "Failed to read the channel's participants"))?;
+    // Authors are UUIDs, so a participant that is not one cannot be the author.
     let mut users = Vec::new();
     for participant in participants {
-        let agent = match AgentId::parse(&participant) {
-            Ok(id) => (state.store.get_agent(id).await)
-                .map_err(|err| store_error(err, "Failed to read the channel's participants"))?,
-            Err(_) => None,
+        let Ok(id) = AgentId::parse(&participant) else {
+            continue;
         };
+        let agent = (state.store.get_agent(id).await)
+            .map_err(|err| store_error(err, "Failed to read the channel's participants"))?;
         if agent.is_none() {
             users.push(participant);
         }
@@ -322,7 +323,7 @@ async fn answer(
     posted: Posted,
 ) -> ApiResult {
     let user_message = serde_json::to_value(&posted.message).unwrap_or_default();
-    let stored = message_json(&posted.stored);
+    let stored = message_json(&posted.stored, &state.config.media);
     let timeout = state.config.reply_timeout;
     // Only the http and sse transports watch for the reply.
     let Some(watch) = watch else {
@@ -483,7 +484,10 @@ async fn find_message(
     params(("messageId" = Uuid, Path)),
     responses((status = 200, body = Success<CentralMessageSchema>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_message(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    Ok(ok(message_json(&find_message(&state, &path).await?)))
+    Ok(ok(message_json(
+        &find_message(&state, &path).await?,
+        &state.config.media,
+    )))
 }
 
 /// `{content?, metadata?}` (the api-client sends `{content}`).
@@ -525,7 +529,7 @@ async fn edit_message(
         .await
         .map_err(|err| messaging_error(err, "Failed to update message"))?
         .ok_or_else(|| ApiError::plain(StatusCode::NOT_FOUND, "Message not found"))?;
-    Ok(ok(message_json(&message)))
+    Ok(ok(message_json(&message, &state.config.media)))
 }
 
 const DEFAULT_SEARCH_PAGE: u32 = 20;
@@ -632,7 +636,10 @@ async fn search(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
         .map_err(|err| store_error(err, "Failed to search messages"))?;
     let has_more = found.len() > limit as usize;
     found.truncate(limit as usize);
-    let messages: Vec<Value> = found.iter().map(message_json).collect();
+    let messages: Vec<Value> = found
+        .iter()
+        .map(|message| message_json(message, &state.config.media))
+        .collect();
     Ok(ok(json!({
         "messages": messages,
         "limit": limit,

@@ -251,7 +251,7 @@ async fn create_server(state: web::Data<AppState>, body: JsonBody) -> ApiResult 
     // 1.7.2's `{server}`, with the server's own fields beside it: the api-client's
     // `createMessageServer` is typed as the `MessageServer` itself.
     let mut data = server_json(&server);
-    data["server"] = server_json(&server);
+    data["server"] = data.clone();
     Ok(success(StatusCode::CREATED, data))
 }
 
