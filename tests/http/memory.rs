@@ -1,6 +1,6 @@
 //! `/api/memory/...` and `/api/agents/...` memory routes (API spec §2.2) and seed 001's aliases.
 
-use crate::memory_fixture::{assert_coded, remember, room, running, texts};
+use crate::memory_fixture::{assert_coded, remember, room, running, texts, world};
 use crate::support::TestApp;
 use actix_web::http::StatusCode;
 use eliza_domain::{AgentId, RoomId};
@@ -202,8 +202,11 @@ async fn a_memory_is_edited_in_place_and_only_by_its_agent() {
         "no runtime to re-embed: the old vector stays"
     );
 
+    let their_world = world(&app, other, "Theirs").await;
     let cases = [
         (json!({"roomId": other_room}), 404, "NOT_FOUND"),
+        (json!({"worldId": their_world.id}), 404, "NOT_FOUND"),
+        (json!({"entityId": Uuid::new_v4()}), 404, "NOT_FOUND"),
         (json!({"roomId": "not-a-uuid"}), 400, "INVALID_ID"),
         (json!({"agentId": other}), 400, "BAD_REQUEST"),
         (json!({"content": "text"}), 400, "BAD_REQUEST"),

@@ -343,8 +343,14 @@ async fn a_group_gives_each_running_agent_an_api_room_and_is_deleted_whole() {
         None,
     );
 
-    // No agent runs at all: nothing can join.
+    // A server whose own agents are all stopped lends nobody, though an outsider runs.
+    let outsider = running(&app, "Outsider").await;
     app.state.agents.stop(a).await;
+    let stopped_members = app.post(&bare, json!({"name": "Later"})).await;
+    assert_coded(&stopped_members, 404, "NOT_FOUND", None);
+
+    // No agent runs at all: nothing can join.
+    app.state.agents.stop(outsider).await;
     let nobody = app
         .post(
             &format!("/api/memory/groups/{}", Uuid::new_v4()),

@@ -16,7 +16,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use eliza_domain::ids::create_unique_uuid;
 use eliza_domain::world::{Room, World};
-use eliza_domain::{AgentId, AgentStatus, EntityId, RoomId, WorldId};
+use eliza_domain::{AgentId, EntityId, RoomId, WorldId};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -92,19 +92,22 @@ fn agent_ids(ids: &Value) -> Result<Vec<AgentId>, ApiError> {
         .collect()
 }
 
-/// The running agents of a message server (for a body without `agentIds`), else every running
-/// agent: 1.7.2 lets agents join only the current message server, so another server has none.
+/// The running agents of a message server (for a body without `agentIds`). A server with no
+/// agents at all lends every running agent: 1.7.2 lets agents join only the current message
+/// server, so any other server has none. A server whose agents are all stopped has nobody.
 async fn running_server_agents(state: &AppState, server: Uuid) -> Result<Vec<AgentId>, ApiError> {
     let members = state
         .store
         .list_server_agents(eliza_domain::MessageServerId(server))
         .await?;
-    let running = |agent: &AgentId| state.agents.status(*agent) == AgentStatus::Active;
-    let members: Vec<AgentId> = members.into_iter().filter(running).collect();
+    let running = state.agents.running();
     if members.is_empty() {
-        return Ok(state.agents.running());
+        return Ok(running);
     }
-    Ok(members)
+    Ok(members
+        .into_iter()
+        .filter(|agent| running.contains(agent))
+        .collect())
 }
 
 fn server_id(raw: &str) -> Result<Uuid, ApiError> {

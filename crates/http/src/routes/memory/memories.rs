@@ -1,6 +1,7 @@
 //! Listing, editing and deleting an agent's memories (API spec §2.2) and seed 001's aliases.
 
 use super::params::{ListParams, optional_object, optional_uuid};
+use super::rooms::owned_world;
 use super::views::{MemoryList, MemoryPage, MemoryView, TimeFormat};
 use super::{agent_id, running_agent, runtime_of};
 use crate::body::JsonBody;
@@ -260,7 +261,7 @@ async fn update_memory(
     ))
 }
 
-/// Applies the body's fields; a room must be one of the agent's rooms.
+/// Applies the body's fields; an entity must be known to the agent, a room or a world its own.
 async fn apply_patch(
     state: &AppState,
     memory: &mut Memory,
@@ -273,9 +274,19 @@ async fn apply_patch(
         memory.metadata = Value::Object(metadata.clone());
     }
     if let Some(entity) = optional_uuid(patch, "entityId")? {
+        // An unknown entity would break the (entity, agent) reference at write time.
+        let known = state
+            .store
+            .get_entity(memory.agent_id, EntityId(entity))
+            .await?;
+        if known.is_none() {
+            return Err(ApiError::not_found("Entity not found"));
+        }
         memory.entity_id = Some(EntityId(entity));
     }
     if let Some(world) = optional_uuid(patch, "worldId")? {
+        // Another agent's world would let its deletion take this memory with it.
+        owned_world(state, memory.agent_id, WorldId(world)).await?;
         memory.world_id = Some(WorldId(world));
     }
     if let Some(room) = optional_uuid(patch, "roomId")? {
