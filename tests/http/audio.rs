@@ -323,6 +323,65 @@ async fn speech_input_is_validated() {
 }
 
 #[actix_web::test]
+async fn a_channel_message_is_synthesized_by_its_id_and_a_blank_one_is_refused() {
+    let audio = audio_app().await;
+    let path = audio.path("audio-messages/synthesize");
+    // A channel message (the agent's copy of it, or the message itself, has its text).
+    let posted = audio
+        .app
+        .post(
+            &format!("/api/messaging/channels/{}/messages", uuid::Uuid::new_v4()),
+            json!({"author_id": uuid::Uuid::new_v4(), "content": "Read this aloud",
+                   "message_server_id": "00000000-0000-0000-0000-000000000000",
+                   "metadata": {"isDm": true, "targetUserId": audio.agent}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
+    let message = posted.json["data"]["id"].as_str().unwrap().to_owned();
+    let reply = audio.app.post(&path, json!({"messageId": message})).await;
+    assert_json_audio(&reply, "fake mp3 audio: Read this aloud");
+
+    // A memory of the agent whose text is blank has nothing to speak.
+    let talk = audio
+        .app
+        .post(&audio.path("speech/conversation"), json!({"text": "Hi"}))
+        .await;
+    assert_eq!(talk.status, StatusCode::OK);
+    let agent = AgentId::parse(&audio.agent).unwrap();
+    let said = audio
+        .app
+        .state
+        .store
+        .list_memories(&MemoryQuery {
+            table: MESSAGES_TABLE.into(),
+            agent_id: Some(agent),
+            ..MemoryQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.content["text"] == "Hi")
+        .expect("the user's memory");
+    let blanked = audio
+        .app
+        .patch(
+            &format!("/api/memory/{}/memories/{}", audio.agent, said.id),
+            json!({"content": {"text": "   "}}),
+        )
+        .await;
+    assert_eq!(blanked.status, StatusCode::OK, "{}", blanked.json);
+    let reply = audio
+        .app
+        .post(&path, json!({"messageId": said.id.to_string()}))
+        .await;
+    assert_coded(&reply, 400, "INVALID_REQUEST");
+    assert_eq!(
+        reply.json["error"]["message"],
+        "The message has no text to speak"
+    );
+}
+
+#[actix_web::test]
 async fn a_stored_message_is_synthesized_by_its_id() {
     let audio = audio_app().await;
     let path = audio.path("audio-messages/synthesize");
