@@ -96,6 +96,9 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
 
     let factory_state = state.clone();
     let server = HttpServer::new(move || app(factory_state.clone()))
+        // Socket.IO pushes are small writes in quick succession: with Nagle on, the second waits
+        // for the client's delayed ACK (40 ms on Linux). Node's servers also turn it off.
+        .tcp_nodelay(true)
         .shutdown_timeout(30)
         .disable_signals()
         .bind((cli.host.as_str(), cli.port))

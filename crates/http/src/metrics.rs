@@ -219,12 +219,14 @@ pub async fn track(
         .app_data::<web::Data<AppState>>()
         .map_or_else(Metrics::global, |state| state.metrics.clone());
     let method = req.method().clone();
-    // Matched by path against the app's route patterns, so rejected (401, 429) requests get a label too.
-    let route = route_label(req.match_pattern());
     let result = next.call(req).await;
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(err) => err.as_response_error().status_code(),
+    // Read from the answered request: once routed, actix looks the pattern up by the matched
+    // resource, where asking before routing ran every route's regex a second time per request.
+    // Requests our middlewares reject (401, 429) are answered as responses and matched by path,
+    // so they keep their label; an error that escapes as `Err` has no request left to read.
+    let (status, route) = match &result {
+        Ok(res) => (res.status(), route_label(res.request().match_pattern())),
+        Err(err) => (err.as_response_error().status_code(), route_label(None)),
     };
     metrics.record_request(&method, route, status, started.elapsed());
     result
