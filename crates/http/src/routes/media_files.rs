@@ -38,8 +38,8 @@ struct Answers {
     summary = "An agent's uploaded file (no API key)",
     params(("agentId" = String, Path), ("filename" = String, Path)),
     responses(
-        (status = 200, description = "The file (Range supported)", content_type = "application/octet-stream", body = Binary),
-        (status = 206, description = "Part of the file", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, typed by its name (Range supported)", content_type = "*/*", body = Binary),
+        (status = 206, description = "Part of the file", content_type = "*/*", body = Binary),
         (status = 400, description = "`{error:\"Invalid agent ID format\"}`", body = ErrorBody),
         (status = 403, description = "`{error:\"Access denied\"}`: the name leaves the directory", body = ErrorBody),
         (status = 404, description = "`{error:\"File does not exist!!!!!!!\"}`", body = ErrorBody),
@@ -61,8 +61,8 @@ async fn agent_upload_file(
     summary = "A file an agent generated (no API key)",
     params(("agentId" = String, Path), ("filename" = String, Path)),
     responses(
-        (status = 200, description = "The file (Range supported)", content_type = "application/octet-stream", body = Binary),
-        (status = 206, description = "Part of the file", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, typed by its name (Range supported)", content_type = "*/*", body = Binary),
+        (status = 206, description = "Part of the file", content_type = "*/*", body = Binary),
         (status = 400, description = "`{error:\"Invalid agent ID format\"}`", body = ErrorBody),
         (status = 403, description = "`{error:\"Access denied\"}`", body = ErrorBody),
         (status = 404, description = "`{error:\"File not found\"}`", body = ErrorBody),
@@ -84,8 +84,8 @@ async fn generated_file(
     summary = "A file uploaded to a channel (no API key)",
     params(("channelId" = String, Path), ("filename" = String, Path)),
     responses(
-        (status = 200, description = "The file (Range supported)", content_type = "application/octet-stream", body = Binary),
-        (status = 206, description = "Part of the file", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, typed by its name (Range supported)", content_type = "*/*", body = Binary),
+        (status = 206, description = "Part of the file", content_type = "*/*", body = Binary),
         (status = 400, description = "`{error:\"Invalid channel ID format\"}`", body = ErrorBody),
         (status = 403, description = "`{error:\"Access denied\"}`", body = ErrorBody),
         (status = 404, description = "`{error:\"File not found\"}`", body = ErrorBody),
