@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { call } from "./compare.d/api.mjs";
 
 // `ws` comes with socket.io-client in the interop suite (`npm ci` in tests/socketio-client).
 const require = createRequire(new URL("../tests/socketio-client/package.json", import.meta.url));
@@ -27,7 +28,6 @@ const HOLD_MS = Number(holdText);
 const BATCH = 250; // connections opened at once
 const JOIN_TIMEOUT_MS = 20_000;
 const POST_TIMEOUT_MS = 15_000;
-const HTTP_TIMEOUT_MS = 10_000;
 const SETTLE_MS = 1_000;
 const GAP_MS = 100; // between posts, so one post's events do not overlap the next
 const SERVER = "00000000-0000-0000-0000-000000000000";
@@ -44,17 +44,8 @@ function serverCpuMs() {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
 }
 
-async function api(method, route, body) {
-  const response = await fetch(base + route, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const json = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+/** The API call of bench/compare, on this run's server. */
+const api = (method, route, body) => call(base, method, route, body);
 
 /** A started echo agent and a group channel of it and the poster. */
 async function setup() {

@@ -5,17 +5,12 @@ import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { SCRUBBED } from "../../tests/node-support/server.js";
 
 const run = promisify(execFile);
 const START_TIMEOUT_MS = 180_000;
 const POLL_MS = 2;
 
-/** Variables of the caller's environment that would change what our server does. */
-const SCRUBBED = [
-  "DATABASE_URL", "POSTGRES_URL", "SERVER_PORT", "SERVER_HOST", "ELIZA_DATA_DIR",
-  "ELIZA_SERVER_AUTH_TOKEN", "SERVER_API_KEY", "CORS_ORIGIN", "RUST_LOG", "LOG_FORMAT",
-  "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "OLLAMA_API_ENDPOINT", "OLLAMA_API_URL",
-];
 
 /** `VmRSS` and `VmHWM` (peak) of a process, in MiB; null once it is gone. */
 export function memoryOf(pid) {

@@ -23,7 +23,7 @@ const HTTP_TIMEOUT_MS = 5_000;
 const LISTENING = /eliza-server listening on http:\/\/(\S+):(\d+) \(started in \d+ ms\)/;
 
 /** Variables of the caller's environment that would change what the server does. */
-const SCRUBBED = [
+export const SCRUBBED = [
   "DATABASE_URL",
   "POSTGRES_URL",
   "SERVER_PORT",
