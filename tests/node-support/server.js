@@ -107,6 +107,18 @@ export async function startServer({ env = {}, args: extraArgs = [], bin = SERVER
     output: () => output,
     /** Whether the binary runs echo agents (built with `--features echo-agents`). */
     echoAgents: () => output.includes("ELIZA_ECHO_AGENTS is on"),
+    /** Sends `signal` (e.g. SIGSTOP, SIGCONT) to the process. */
+    signal(signal) {
+      child.kill(signal);
+    },
+    /** Kills the process without warning (a crashed node); removes its directory. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await cleanup();
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");

@@ -52,6 +52,21 @@ pub struct Cli {
     #[arg(long, env = "ELIZA_UI_PATH", global = true)]
     pub ui_dir: Option<PathBuf>,
 
+    /// How bus events and agent work reach the other nodes of a cluster: `auto` (PostgreSQL
+    /// LISTEN/NOTIFY when the database is PostgreSQL, else this process only), `in-process`,
+    /// `postgres` or a NATS server URL (`nats://host:4222`).
+    #[arg(long, env = "ELIZA_BUS", default_value = "auto")]
+    pub bus: String,
+
+    /// The NATS subject prefix: clusters sharing a NATS server need different ones.
+    #[arg(long, env = "ELIZA_BUS_PREFIX", default_value = "eliza")]
+    pub bus_prefix: String,
+
+    /// How long an agent's lease lasts without renewal (cluster mode), in milliseconds: a dead
+    /// node's agents are taken over by another node within about this time.
+    #[arg(long, env = "ELIZA_LEASE_TTL_MS", default_value_t = 15_000)]
+    pub lease_ttl_ms: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

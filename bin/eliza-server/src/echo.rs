@@ -8,6 +8,7 @@ use eliza_bus::{AgentDispatch, AgentInboxes, AgentOutbox, InProcessBus};
 use eliza_domain::lifecycle::{AgentLifecycle, StartError, StatusRegistry};
 use eliza_domain::store::Store;
 use eliza_domain::{Agent, AgentId, AgentStatus};
+use eliza_http::cluster::ClusterSetup;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig};
 use std::sync::{Arc, OnceLock};
@@ -22,21 +23,29 @@ pub fn requested() -> bool {
 
 /// The shared state with echo agents wired in: the lifecycle opens an inbox and spawns an echo
 /// responder per started agent, and the same inboxes are the messaging service's dispatch port.
-pub fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer) -> AppState {
+pub fn app_state(
+    store: Arc<dyn Store>,
+    config: HttpConfig,
+    logs: LogBuffer,
+    cluster: Option<ClusterSetup>,
+) -> AppState {
     tracing::warn!(
         "{ENV} is on: started agents only answer \"echo: <text>\" (a test stand-in, not an agent runtime); never use this in production"
     );
     let inboxes = AgentInboxes::new();
     let agents = Arc::new(EchoAgents::new(inboxes.clone()));
-    let state = AppState::with_ports(
-        store,
-        agents.clone(),
-        config,
-        logs,
-        Arc::new(InProcessBus::new()),
-        Arc::new(inboxes),
-    );
-    agents.set_outbox(Arc::new(state.messaging.clone()));
+    let state = match cluster {
+        Some(setup) => AppState::with_cluster(store, config, logs, agents.clone(), inboxes, setup),
+        None => AppState::with_ports(
+            store,
+            agents.clone(),
+            config,
+            logs,
+            Arc::new(InProcessBus::new()),
+            Arc::new(inboxes),
+        ),
+    };
+    agents.set_outbox(state.agent_outbox());
     state
 }
 

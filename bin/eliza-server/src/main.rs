@@ -1,5 +1,6 @@
 //! eliza-server: flags and environment, tracing, store, HTTP server, graceful shutdown.
 
+mod cluster;
 mod config;
 mod default_character;
 #[cfg(feature = "echo-agents")]
@@ -10,9 +11,11 @@ mod ui;
 
 use actix_web::HttpServer;
 use clap::Parser;
+use cluster::BusChoice;
 use config::{Cli, Command, UiCommand, http_config_from_env};
 use eliza_domain::store::Store;
 use eliza_http::character_source::characters_from_path;
+use eliza_http::cluster::ClusterSetup;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig, agent_ops, app};
 use eliza_runtime::{Environment, RegistryConfig};
@@ -79,11 +82,15 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         )
     })?;
     let database_url = cli.database_url();
-    let store = DieselStore::connect(&database_url, StoreOptions::default())
-        .await
-        .map_err(|err| format!("cannot open the database: {err}"))?;
-    let state = app_state(Arc::new(store), config, logs, &cli);
-    let agents = Arc::clone(&state.agents);
+    let bus = BusChoice::from_flag(&cli.bus, &database_url)?;
+    let store = Arc::new(
+        DieselStore::connect(&database_url, StoreOptions::default())
+            .await
+            .map_err(|err| format!("cannot open the database: {err}"))?,
+    );
+    let cluster = cluster::setup(&bus, &cli, &database_url, store.clone()).await?;
+    tracing::info!(bus = bus.describe(), "message bus");
+    let state = app_state(store, config, logs, &cli, cluster);
     agent_ops::ensure_default_server(state.store.as_ref())
         .await
         .map_err(|err| format!("cannot prepare the database: {err}"))?;
@@ -126,24 +133,28 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         handle.stop(true).await;
     });
     server.await.map_err(|err| format!("server error: {err}"))?;
-    for id in agents.running() {
-        agents.stop(id).await;
-    }
+    state.stop_agents().await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// The shared state with the agent runtime (or, in a binary built with `echo-agents` and run
 /// with `ELIZA_ECHO_AGENTS=1`, agents that answer with an echo).
-fn app_state(store: Arc<dyn Store>, config: HttpConfig, logs: LogBuffer, cli: &Cli) -> AppState {
+fn app_state(
+    store: Arc<dyn Store>,
+    config: HttpConfig,
+    logs: LogBuffer,
+    cli: &Cli,
+    cluster: Option<ClusterSetup>,
+) -> AppState {
     #[cfg(feature = "echo-agents")]
     if echo::requested() {
-        return echo::app_state(store, config, logs);
+        return echo::app_state(store, config, logs, cluster);
     }
     let env = Environment::from_process()
         .with_default("ELIZA_MODELS_DIR", cli.models_dir().to_string_lossy());
     let runtime = RegistryConfig::new(env, &config.secret_salt);
-    AppState::with_runtime(store, config, logs, runtime)
+    AppState::with_runtime_on(store, config, logs, runtime, cluster)
 }
 
 /// `--character FILE…`: create or update each character, then start it. Without any, on a

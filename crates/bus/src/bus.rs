@@ -38,12 +38,20 @@ pub trait Bus: Send + Sync + 'static {
     fn topic_count(&self) -> usize;
 }
 
-type Topics = Arc<Mutex<HashMap<Topic, broadcast::Sender<Arc<BusEvent>>>>>;
+/// What a topic's channel carries: events, or a notice that events were lost upstream.
+#[derive(Debug, Clone)]
+enum Item {
+    Event(Arc<BusEvent>),
+    /// A cross-node backend lost its link: whatever was published meanwhile never arrived.
+    Resync,
+}
+
+type Topics = Arc<Mutex<HashMap<Topic, broadcast::Sender<Item>>>>;
 
 /// A subscription to one topic. Dropping it unsubscribes; the topic is removed with its last subscriber.
 pub struct Subscription {
     topic: Topic,
-    receiver: Option<broadcast::Receiver<Arc<BusEvent>>>,
+    receiver: Option<broadcast::Receiver<Item>>,
     topics: Option<Topics>,
 }
 
@@ -56,18 +64,11 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Received> {
         let receiver = self.receiver.as_mut()?;
         match receiver.recv().await {
-            Ok(event) => Some(Received::Event(event)),
+            Ok(Item::Event(event)) => Some(Received::Event(event)),
+            // How many were lost upstream is unknown; at least one was.
+            Ok(Item::Resync) => Some(Received::Resync { missed: 1 }),
             Err(broadcast::error::RecvError::Lagged(missed)) => Some(Received::Resync { missed }),
             Err(broadcast::error::RecvError::Closed) => None,
-        }
-    }
-
-    /// Builds a subscription over a receiver that some other backend feeds (cross-node buses).
-    pub fn from_receiver(topic: Topic, receiver: broadcast::Receiver<Arc<BusEvent>>) -> Self {
-        Subscription {
-            topic,
-            receiver: Some(receiver),
-            topics: None,
         }
     }
 }
@@ -113,6 +114,16 @@ impl InProcessBus {
     }
 }
 
+impl InProcessBus {
+    /// Tells every subscriber to resync (a cross-node backend reconnected after losing events).
+    pub fn resync_all(&self) {
+        let topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
+        for sender in topics.values() {
+            sender.send(Item::Resync).ok();
+        }
+    }
+}
+
 impl Default for InProcessBus {
     fn default() -> Self {
         Self::new()
@@ -124,9 +135,9 @@ impl Bus for InProcessBus {
         let topic = event.topic();
         let topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         // No topic means nobody listens: nothing to do (publishing never creates a topic).
-        topics
-            .get(&topic)
-            .map_or(0, |sender| sender.send(Arc::new(event)).unwrap_or(0))
+        topics.get(&topic).map_or(0, |sender| {
+            sender.send(Item::Event(Arc::new(event))).unwrap_or(0)
+        })
     }
 
     fn subscribe(&self, topic: Topic) -> Subscription {
@@ -221,17 +232,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_subscription_from_a_foreign_receiver_ends_when_its_sender_does() {
-        let (sender, receiver) = broadcast::channel(4);
+    async fn resync_all_reaches_every_subscriber_once() {
+        let bus = InProcessBus::new();
         let channel = ChannelId::new_random();
-        let mut subscription = Subscription::from_receiver(Topic::Channel(channel), receiver);
-        sender.send(Arc::new(cleared(channel))).unwrap();
-        drop(sender);
-        assert!(matches!(
-            subscription.recv().await,
-            Some(Received::Event(_))
-        ));
-        assert_eq!(subscription.recv().await, None);
-        assert_eq!(subscription.topic(), Topic::Channel(channel));
+        let mut first = bus.subscribe(Topic::Channel(channel));
+        let mut second = bus.subscribe(Topic::Global);
+        bus.resync_all();
+        bus.publish(cleared(channel));
+        assert_eq!(first.recv().await, Some(Received::Resync { missed: 1 }));
+        assert!(matches!(first.recv().await, Some(Received::Event(_))));
+        assert_eq!(second.recv().await, Some(Received::Resync { missed: 1 }));
     }
 }

@@ -9,13 +9,15 @@ use crate::event::BusMessage;
 use async_trait::async_trait;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::{AgentId, ChannelId, MessageId};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Something a running agent must handle.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AgentWork {
     /// A message in a channel the agent takes part in.
     Message {
@@ -31,6 +33,18 @@ pub enum AgentWork {
     ChannelCleared { channel_id: ChannelId },
 }
 
+impl AgentWork {
+    /// What identifies this piece of work in a durable queue: the same work is queued once (a
+    /// second clear of a channel whose first clear is still queued adds nothing).
+    pub fn key(&self) -> String {
+        match self {
+            AgentWork::Message { message, .. } => message.id.to_string(),
+            AgentWork::MessageDeleted { message_id, .. } => format!("deleted:{message_id}"),
+            AgentWork::ChannelCleared { channel_id } => format!("cleared:{channel_id}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DispatchError {
     #[error("agent {0} is not running")]
@@ -38,7 +52,13 @@ pub enum DispatchError {
     /// The agent's queue stayed full for the whole send timeout.
     #[error("agent {0} is overloaded")]
     Overloaded(AgentId),
+    /// The work could not be queued for the agent's owner (cluster mode: database or bus down).
+    #[error("agent {0} is unreachable: {1}")]
+    Unreachable(AgentId, String),
 }
+
+/// Told when an agent is done with a piece of work: acknowledged, or given up after its last attempt.
+pub type SettledHook = Arc<dyn Fn(AgentId, &AgentWork) + Send + Sync>;
 
 /// Hands work to running agents.
 #[async_trait]
@@ -66,6 +86,7 @@ struct Limits {
 pub struct AgentInboxes {
     senders: Arc<Mutex<HashMap<AgentId, mpsc::Sender<Envelope>>>>,
     limits: Limits,
+    settled: Arc<OnceLock<SettledHook>>,
 }
 
 impl AgentInboxes {
@@ -89,6 +110,14 @@ impl AgentInboxes {
                 send_timeout,
                 max_attempts: max_attempts.max(1),
             },
+            settled: Arc::default(),
+        }
+    }
+
+    /// Calls `hook` whenever a piece of work is settled (a durable queue removes it then). Set once.
+    pub fn on_settled(&self, hook: SettledHook) {
+        if self.settled.set(hook).is_err() {
+            tracing::warn!("agent inboxes: a settled hook was already set; keeping the first one");
         }
     }
 
@@ -102,6 +131,7 @@ impl AgentInboxes {
             receiver,
             requeue,
             max_attempts: self.limits.max_attempts,
+            settled: self.settled.get().cloned(),
         }
     }
 
@@ -156,6 +186,7 @@ pub struct Inbox {
     /// Weak, so the queue ends once it is closed and every in-flight dispatch is done.
     requeue: mpsc::WeakSender<Envelope>,
     max_attempts: u32,
+    settled: Option<SettledHook>,
 }
 
 impl Inbox {
@@ -167,11 +198,13 @@ impl Inbox {
     pub async fn recv(&mut self) -> Option<Delivery> {
         let envelope = self.receiver.recv().await?;
         Some(Delivery {
+            agent: self.agent,
             work: envelope.work,
             acked: false,
             attempt: envelope.attempt,
             requeue: self.requeue.clone(),
             max_attempts: self.max_attempts,
+            settled: self.settled.clone(),
         })
     }
 }
@@ -179,11 +212,13 @@ impl Inbox {
 /// One piece of work being handled. Call [`Delivery::ack`] when done; dropping it unacknowledged
 /// puts the work back in the queue (until the attempt limit).
 pub struct Delivery {
+    agent: AgentId,
     work: AgentWork,
     acked: bool,
     attempt: u32,
     requeue: mpsc::WeakSender<Envelope>,
     max_attempts: u32,
+    settled: Option<SettledHook>,
 }
 
 impl Delivery {
@@ -199,6 +234,13 @@ impl Delivery {
     /// The work is done: do not redeliver it.
     pub fn ack(mut self) {
         self.acked = true;
+        self.settle();
+    }
+
+    fn settle(&self) {
+        if let Some(hook) = &self.settled {
+            hook(self.agent, &self.work);
+        }
     }
 }
 
@@ -209,6 +251,7 @@ impl Drop for Delivery {
         }
         if self.attempt >= self.max_attempts {
             tracing::warn!(attempts = self.attempt, work = ?self.work, "agent work dropped after its last attempt");
+            self.settle();
             return;
         }
         let Some(sender) = self.requeue.upgrade() else {
@@ -310,6 +353,45 @@ mod tests {
         assert!(!inboxes.accepts(agent));
         inbox.recv().await.unwrap().ack();
         assert!(inbox.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn settling_is_reported_on_ack_and_on_the_last_attempt_only() {
+        let inboxes = AgentInboxes::with_limits(4, Duration::from_millis(50), 2);
+        let settled = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&settled);
+        inboxes.on_settled(Arc::new(move |agent, work| {
+            seen.lock().unwrap().push((agent, work.key()));
+        }));
+        let agent = AgentId::new_random();
+        let mut inbox = inboxes.open(agent);
+        let (done, failing) = (work("done"), work("failing"));
+        inboxes.dispatch(agent, done.clone()).await.unwrap();
+        inboxes.dispatch(agent, failing.clone()).await.unwrap();
+        inbox.recv().await.unwrap().ack();
+        drop(inbox.recv().await.unwrap());
+        assert_eq!(
+            settled.lock().unwrap().len(),
+            1,
+            "a first failure is retried, not settled"
+        );
+        drop(inbox.recv().await.unwrap());
+        let settled = settled.lock().unwrap().clone();
+        assert_eq!(settled, [(agent, done.key()), (agent, failing.key())]);
+    }
+
+    #[test]
+    fn work_keys_name_what_they_are_about() {
+        let message = work("keyed");
+        let AgentWork::Message { message: inner, .. } = &message else {
+            unreachable!()
+        };
+        assert_eq!(message.key(), inner.id.to_string());
+        let channel_id = ChannelId::new_random();
+        let clear = AgentWork::ChannelCleared { channel_id };
+        assert_eq!(clear.key(), format!("cleared:{channel_id}"));
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<AgentWork>(&text).unwrap(), message);
     }
 
     #[tokio::test]

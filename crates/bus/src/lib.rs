@@ -11,6 +11,7 @@
 //! backend implements the same traits, so no caller may assume in-process delivery.
 
 pub mod bus;
+pub mod cluster;
 pub mod dispatch;
 pub mod event;
 pub mod outbox;
@@ -18,6 +19,8 @@ pub mod outbox;
 pub mod responder;
 
 pub use bus::{Bus, InProcessBus, Received, Subscription, Topic};
-pub use dispatch::{AgentDispatch, AgentInboxes, AgentWork, Delivery, DispatchError, Inbox};
+pub use dispatch::{
+    AgentDispatch, AgentInboxes, AgentWork, Delivery, DispatchError, Inbox, SettledHook,
+};
 pub use event::{BusEvent, BusMessage, ControlAction, MessageOrigin, ServerAgentChange};
 pub use outbox::{AgentOutbox, NewMessage, OutboxError, ReplyChunk};

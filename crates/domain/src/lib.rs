@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod character;
+pub mod cluster;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;

@@ -5,6 +5,7 @@ pub mod agent_ops;
 pub mod app;
 pub mod body;
 pub mod character_source;
+pub mod cluster;
 pub mod error;
 pub mod jobs;
 pub mod logs;

@@ -118,6 +118,8 @@ pub struct AppState {
     pub started: Instant,
     /// The agent runtimes, when agents really run (`None` when only their status is tracked).
     pub runtimes: Option<Arc<AgentRegistry>>,
+    /// This node's place in a cluster (`None` on a single node).
+    pub cluster: Option<crate::cluster::ClusterHandle>,
 }
 
 impl AppState {
@@ -172,6 +174,7 @@ impl AppState {
             shutdown: Shutdown::default(),
             started: Instant::now(),
             runtimes: None,
+            cluster: None,
         }
     }
 
@@ -184,21 +187,37 @@ impl AppState {
         logs: LogBuffer,
         runtime: RegistryConfig,
     ) -> Self {
+        Self::with_runtime_on(store, config, logs, runtime, None)
+    }
+
+    /// [`AppState::with_runtime`] on a single node (`cluster: None`) or as one node of a cluster.
+    pub fn with_runtime_on(
+        store: Arc<dyn Store>,
+        config: HttpConfig,
+        logs: LogBuffer,
+        runtime: RegistryConfig,
+        cluster: Option<crate::cluster::ClusterSetup>,
+    ) -> Self {
         let inboxes = AgentInboxes::new();
         let registry = Arc::new(AgentRegistry::new(
             Arc::clone(&store),
             inboxes.clone(),
             runtime,
         ));
-        let mut state = Self::with_ports(
-            store,
-            registry.clone(),
-            config,
-            logs,
-            Arc::new(InProcessBus::new()),
-            Arc::new(inboxes),
-        );
-        registry.set_outbox(Arc::new(state.messaging.clone()));
+        let mut state = match cluster {
+            Some(setup) => {
+                Self::with_cluster(store, config, logs, registry.clone(), inboxes, setup)
+            }
+            None => Self::with_ports(
+                store,
+                registry.clone(),
+                config,
+                logs,
+                Arc::new(InProcessBus::new()),
+                Arc::new(inboxes),
+            ),
+        };
+        registry.set_outbox(state.agent_outbox());
         state.runtimes = Some(registry);
         state
     }

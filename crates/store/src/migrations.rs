@@ -42,7 +42,7 @@ pub(crate) fn migrate(conn: &mut DbConn, direction: Direction) -> Result<Vec<Str
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(c) => migrate_sqlite(c, direction)?,
         #[cfg(feature = "postgres")]
-        DbConn::Postgres(c) => apply(c, POSTGRES, direction),
+        DbConn::Postgres(c) => migrate_postgres(c, direction)?,
     };
     versions.map_err(|err| failed(&err))
 }
@@ -66,6 +66,25 @@ fn migrate_sqlite(
     .map_err(|err| failed(&err))?;
     let result = apply(conn, SQLITE, direction);
     conn.batch_execute("PRAGMA foreign_keys = ON;")
+        .map_err(|err| failed(&err))?;
+    Ok(result)
+}
+
+/// Nodes of a cluster start together on one database: a session-level advisory lock makes them
+/// migrate one after the other (the later ones find nothing pending) instead of racing on the DDL.
+#[cfg(feature = "postgres")]
+fn migrate_postgres(
+    conn: &mut diesel::PgConnection,
+    direction: Direction,
+) -> Result<MigrationResult, StoreError> {
+    use diesel::connection::SimpleConnection;
+    /// Any constant shared by every eliza-server: "eliza-rs" in ASCII.
+    const MIGRATION_LOCK: &str = "SELECT pg_advisory_lock(7308332269652767347)";
+    const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(7308332269652767347)";
+    conn.batch_execute(MIGRATION_LOCK)
+        .map_err(|err| failed(&err))?;
+    let result = apply(conn, POSTGRES, direction);
+    conn.batch_execute(MIGRATION_UNLOCK)
         .map_err(|err| failed(&err))?;
     Ok(result)
 }

@@ -2,11 +2,14 @@
 //! Borrowed arguments are cloned because the work moves to a blocking thread.
 
 use crate::DieselStore;
-use crate::queries::{agents, channels, logs, memories, message_servers, messages, worlds};
+use crate::queries::{
+    agents, channels, cluster, logs, memories, message_servers, messages, worlds,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use eliza_domain::Agent;
+use eliza_domain::cluster::{Acquired, ClusterStore, Lease, NodeId, QueuedWork};
 use eliza_domain::ids::{
     AgentId, ChannelId, EntityId, LogId, MemoryId, MessageId, MessageServerId, RoomId, TaskId,
     WorldId,
@@ -446,5 +449,69 @@ impl StoreInfo for DieselStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.run(|c| Ok(c.batch_execute("SELECT 1")?)).await
+    }
+}
+
+#[async_trait]
+impl ClusterStore for DieselStore {
+    async fn acquire_lease(
+        &self,
+        agent: AgentId,
+        node: NodeId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Acquired> {
+        self.run(move |c| cluster::acquire(c, agent, node, now, until))
+            .await
+    }
+
+    async fn renew_leases(
+        &self,
+        node: NodeId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Lease>> {
+        self.run(move |c| cluster::renew(c, node, now, until)).await
+    }
+
+    async fn release_lease(&self, agent: AgentId, node: NodeId) -> StoreResult<bool> {
+        self.run(move |c| cluster::release(c, agent, node)).await
+    }
+
+    async fn expire_leases(&self, node: NodeId, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(move |c| cluster::expire(c, node, now)).await
+    }
+
+    async fn list_leases(&self) -> StoreResult<Vec<Lease>> {
+        self.run(cluster::list).await
+    }
+
+    async fn holds_lease(
+        &self,
+        agent: AgentId,
+        node: NodeId,
+        epoch: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.run(move |c| cluster::holds(c, agent, node, epoch, now))
+            .await
+    }
+
+    async fn enqueue_work(&self, work: &QueuedWork) -> StoreResult<bool> {
+        let work = work.clone();
+        self.run(move |c| cluster::enqueue(c, &work)).await
+    }
+
+    async fn queued_work(&self, agent: AgentId, limit: i64) -> StoreResult<Vec<QueuedWork>> {
+        self.run(move |c| cluster::queued(c, agent, limit)).await
+    }
+
+    async fn finish_work(&self, agent: AgentId, key: &str) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.run(move |c| cluster::finish(c, agent, &key)).await
+    }
+
+    async fn drop_work(&self, agent: AgentId) -> StoreResult<u64> {
+        self.run(move |c| cluster::drop_all(c, agent)).await
     }
 }

@@ -210,6 +210,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agent_leases (agent_id) {
+        agent_id -> Text,
+        node_id -> Text,
+        epoch -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agent_work (agent_id, work_key) {
+        agent_id -> Text,
+        work_key -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(embeddings -> memories (memory_id));
 diesel::joinable!(central_messages -> channels (channel_id));
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod channels;
+pub(crate) mod cluster;
 pub(crate) mod logs;
 pub(crate) mod memories;
 pub(crate) mod message_servers;

@@ -92,6 +92,11 @@ contract_suite! {
         cache_set_get_expire_delete,
         store_info_reports_backend_and_pool,
         timestamps_keep_sub_millisecond_precision,
+        lease_is_taken_once_renewed_and_taken_over_after_expiry,
+        renewal_keeps_only_live_leases_and_release_is_the_owners,
+        expiring_a_nodes_leases_hands_them_over,
+        leases_and_work_go_with_their_agent,
+        work_is_queued_once_in_order_and_finished,
     ];
     db: [
         agent_delete_leaves_no_orphan_rows,

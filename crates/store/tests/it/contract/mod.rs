@@ -1,6 +1,7 @@
 //! The behaviours every backend must show, one async function each.
 
 mod agents;
+mod cluster;
 mod logs;
 mod memories;
 mod message_search;
@@ -8,6 +9,7 @@ mod messaging;
 mod worlds;
 
 pub use agents::*;
+pub use cluster::*;
 pub use logs::*;
 pub use memories::*;
 pub use message_search::*;

@@ -1,0 +1,136 @@
+//! Cluster mode wiring: the state of one node among several on a shared PostgreSQL database, with
+//! a [`ClusterBus`] for fan-out and [`ClusteredAgents`] for agent ownership (see
+//! `eliza_bus::cluster`). The node reads what ids-only events name from its own store.
+
+use crate::messaging::render::channel_json;
+use crate::state::AppState;
+use async_trait::async_trait;
+use eliza_bus::cluster::{
+    Backplane, ClusterBus, ClusterConfig, ClusterParts, ClusteredAgents, EventSource, FencedOutbox,
+    Incoming, receive,
+};
+use eliza_bus::{AgentInboxes, AgentOutbox, BusMessage};
+use eliza_domain::cluster::{ClusterStore, NodeId};
+use eliza_domain::lifecycle::AgentLifecycle;
+use eliza_domain::{ChannelId, MessageId, Store};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// What a node needs to join a cluster.
+pub struct ClusterSetup {
+    pub node: NodeId,
+    pub backplane: Arc<dyn Backplane>,
+    /// What the backplane hears from the other nodes.
+    pub incoming: mpsc::Receiver<Incoming>,
+    pub leases: Arc<dyn ClusterStore>,
+    pub config: ClusterConfig,
+}
+
+/// The cluster side of a node's state.
+#[derive(Clone)]
+pub struct ClusterHandle {
+    pub agents: Arc<ClusteredAgents>,
+    pub backplane: Arc<dyn Backplane>,
+}
+
+impl ClusterHandle {
+    pub fn node(&self) -> NodeId {
+        self.agents.node()
+    }
+}
+
+/// Reads stored messages and channels for events that crossed the backplane as ids.
+struct StoreEvents {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl EventSource for StoreEvents {
+    async fn message(&self, id: MessageId, updated: bool) -> Option<BusMessage> {
+        let stored = self.store.get_message(id).await.ok()??;
+        let channel = self.store.get_channel(stored.channel_id).await.ok()??;
+        let mut message = BusMessage::from_stored(&stored, channel.message_server_id, None);
+        if updated {
+            message.updated_at = Some(stored.updated_at.timestamp_millis());
+        }
+        Some(message)
+    }
+
+    async fn channel(&self, id: ChannelId) -> Option<Value> {
+        let channel = self.store.get_channel(id).await.ok()??;
+        Some(channel_json(&channel))
+    }
+}
+
+impl AppState {
+    /// The state of a cluster node whose own agents are `local`, fed through `inboxes`. Starts the
+    /// lease ticker and the backplane receiver, so it must be called inside the tokio runtime.
+    /// Hand the agents [`AppState::agent_outbox`] afterwards.
+    pub fn with_cluster(
+        store: Arc<dyn Store>,
+        config: crate::HttpConfig,
+        logs: crate::logs::LogBuffer,
+        local: Arc<dyn AgentLifecycle>,
+        inboxes: AgentInboxes,
+        setup: ClusterSetup,
+    ) -> Self {
+        let bus = ClusterBus::new(setup.node, Arc::clone(&setup.backplane));
+        let agents = ClusteredAgents::new(ClusterParts {
+            node: setup.node,
+            store: Arc::clone(&store),
+            leases: setup.leases,
+            local,
+            inboxes: Arc::new(inboxes.clone()),
+            backplane: Arc::clone(&setup.backplane),
+            config: setup.config,
+        });
+        inboxes.on_settled(agents.settled_hook());
+        let source = Arc::new(StoreEvents {
+            store: Arc::clone(&store),
+        });
+        let mut state = Self::with_ports(
+            store,
+            agents.clone(),
+            config,
+            logs,
+            Arc::new(bus.clone()),
+            agents.clone(),
+        );
+        tokio::spawn(receive(
+            setup.incoming,
+            setup.node,
+            bus,
+            source,
+            Some(Arc::clone(&agents)),
+        ));
+        drop(agents.spawn_ticker());
+        state.cluster = Some(ClusterHandle {
+            agents,
+            backplane: setup.backplane,
+        });
+        state
+    }
+
+    /// Where this node's agents hand their replies: the messaging service, fenced by the agent's
+    /// lease in cluster mode.
+    pub fn agent_outbox(&self) -> Arc<dyn AgentOutbox> {
+        let messaging: Arc<dyn AgentOutbox> = Arc::new(self.messaging.clone());
+        match &self.cluster {
+            Some(cluster) => Arc::new(FencedOutbox::new(messaging, Arc::clone(&cluster.agents))),
+            None => messaging,
+        }
+    }
+
+    /// Stops this node's agents at shutdown: in cluster mode they are handed over to the other
+    /// nodes instead of being stopped for good.
+    pub async fn stop_agents(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.agents.hand_over().await;
+            return;
+        }
+        for id in self.agents.running() {
+            self.agents.stop(id).await;
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE agent_work;
+DROP TABLE agent_leases;
