@@ -13,7 +13,7 @@ use actix_web::HttpServer;
 use clap::Parser;
 use cluster::BusChoice;
 use config::{Cli, Command, UiCommand, http_config_from_env};
-use eliza_domain::store::Store;
+use eliza_domain::store::{MemoryStore, Store};
 use eliza_http::character_source::characters_from_path;
 use eliza_http::cluster::ClusterSetup;
 use eliza_http::logs::LogBuffer;
@@ -90,6 +90,7 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
     );
     let cluster = cluster::setup(&bus, &cli, &database_url, store.clone()).await?;
     tracing::info!(bus = bus.describe(), "message bus");
+    tracing::info!(path = store.vector_search_path(), "vector search");
     let state = app_state(store, config, logs, &cli, cluster);
     agent_ops::ensure_default_server(state.store.as_ref())
         .await

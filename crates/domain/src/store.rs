@@ -195,6 +195,18 @@ pub trait MemoryStore: Send + Sync {
     async fn delete_world_memories(&self, world: WorldId, tables: &[&str]) -> StoreResult<u64>;
     /// Exact cosine search, best first.
     async fn search_memories(&self, search: &MemorySearch) -> StoreResult<Vec<ScoredMemory>>;
+    /// Keeps an approximate nearest-neighbour index of the agent's memory vectors on this node
+    /// (built in the background; searches are exact until it is ready). A store without one
+    /// ignores this.
+    async fn index_agent_vectors(&self, _agent: AgentId) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Drops the agent's index (the agent stopped here or moved to another node).
+    fn drop_agent_vectors(&self, _agent: AgentId) {}
+    /// How vector searches run, for the start-up log.
+    fn vector_search_path(&self) -> String {
+        "exact (every vector of the agent's table is scored)".to_owned()
+    }
 }
 
 /// Logs, tasks and the cache.

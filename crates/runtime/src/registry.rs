@@ -215,11 +215,16 @@ impl AgentLifecycle for AgentRegistry {
         });
         if !started {
             runtime.shutdown();
+            return Ok(());
+        }
+        if let Err(err) = self.store.index_agent_vectors(agent.id).await {
+            tracing::warn!(agent = %agent.id, %err, "no vector index for the agent; its searches stay exact");
         }
         Ok(())
     }
 
     async fn stop(&self, id: AgentId) -> bool {
+        self.store.drop_agent_vectors(id);
         self.stop_now(id).is_some()
     }
 

@@ -154,6 +154,7 @@ fn vector_search(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("sqlite_store", size), |b| {
             b.iter(|| runtime.block_on(corpus.store.search_memories(black_box(&search))))
         });
+        bench_approximate(&mut group, &runtime, &corpus, &vectors, &search, &mut rng);
         // The scoring the store does after loading the rows, without SQLite and decoding.
         group.bench_function(BenchmarkId::new("cosine_scoring_only", size), |b| {
             b.iter(|| {
@@ -165,6 +166,62 @@ fn vector_search(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The same search through the agent's HNSW index (built first, timed and printed), with its
+/// recall on 20 queries against the exact top 10. These vectors are uniformly random, the hardest
+/// case for a graph index (real embeddings cluster by topic).
+fn bench_approximate(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    corpus: &Corpus,
+    vectors: &[Vec<f32>],
+    search: &MemorySearch,
+    rng: &mut XorShift,
+) {
+    let size = vectors.len();
+    let started = Instant::now();
+    runtime.block_on(async {
+        corpus
+            .store
+            .index_agent_vectors(corpus.agent)
+            .await
+            .expect("index opened");
+        while corpus.store.vector_index_stats() != (1, size) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let queries: Vec<Vec<f32>> = (0..20).map(|_| rng.vector()).collect();
+    let found: usize = queries
+        .iter()
+        .map(|query| {
+            let search = MemorySearch {
+                embedding: query.clone(),
+                ..search.clone()
+            };
+            let hits = runtime
+                .block_on(corpus.store.search_memories(&search))
+                .expect("search");
+            let expected = expected_top(corpus, vectors, query);
+            hits.iter()
+                .filter(|hit| expected.contains(&hit.memory.id))
+                .count()
+        })
+        .sum();
+    eprintln!(
+        "{size} memories: HNSW index built in {:.1} s; recall@{LIMIT} on uniform random vectors {:.3}{}",
+        started.elapsed().as_secs_f64(),
+        found as f64 / (20 * LIMIT as usize) as f64,
+        if size < eliza_vector_index::ANN_MIN_VECTORS {
+            " (below the index threshold: exact)"
+        } else {
+            ""
+        },
+    );
+    group.bench_function(BenchmarkId::new("sqlite_store_hnsw", size), |b| {
+        b.iter(|| runtime.block_on(corpus.store.search_memories(black_box(search))))
+    });
+    corpus.store.drop_agent_vectors(corpus.agent);
 }
 
 criterion_group!(benches, vector_search);

@@ -13,6 +13,7 @@ compile_error!(
     "eliza-store needs at least one backend: enable the `sqlite` and/or `postgres` feature"
 );
 
+mod ann;
 mod codec;
 mod conn;
 mod error;

@@ -365,8 +365,22 @@ impl MemoryStore for DieselStore {
     }
 
     async fn search_memories(&self, search: &MemorySearch) -> StoreResult<Vec<ScoredMemory>> {
-        let search = search.clone();
-        self.run(move |c| memories::search(c, &search)).await
+        self.search_vectors(search.clone()).await
+    }
+
+    async fn index_agent_vectors(&self, agent: AgentId) -> StoreResult<()> {
+        self.open_vector_index(agent).await
+    }
+
+    fn drop_agent_vectors(&self, agent: AgentId) {
+        self.close_vector_index(agent);
+    }
+
+    fn vector_search_path(&self) -> String {
+        format!(
+            "HNSW index in memory per agent running on this node (exact below {} vectors, and for agents running elsewhere)",
+            eliza_vector_index::ANN_MIN_VECTORS
+        )
     }
 }
 

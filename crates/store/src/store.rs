@@ -38,12 +38,14 @@ const SQLITE_POOL: u32 = 4;
 /// The diesel implementation of every storage port, over SQLite or PostgreSQL. Cheap to clone.
 #[derive(Clone)]
 pub struct DieselStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     pool: Pool,
     backend: Backend,
+    /// The HNSW graphs of the agents this node runs.
+    pub(crate) vectors: eliza_vector_index::VectorIndexes,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -84,7 +86,11 @@ impl DieselStore {
         }
         tracing::info!(backend = backend.as_str(), "store ready");
         Ok(DieselStore {
-            inner: Arc::new(Inner { pool, backend }),
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                vectors: Default::default(),
+            }),
         })
     }
 

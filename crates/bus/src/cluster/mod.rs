@@ -81,3 +81,80 @@ pub async fn receive(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{Received, Topic};
+    use crate::event::{BusEvent, BusMessage};
+    use async_trait::async_trait;
+    use eliza_domain::{ChannelId, MessageId};
+    use serde_json::Value;
+    use std::time::Duration;
+
+    /// Whole events only: nothing to read.
+    struct NoRows;
+
+    #[async_trait]
+    impl EventSource for NoRows {
+        async fn message(&self, _: MessageId, _: bool) -> Option<BusMessage> {
+            None
+        }
+
+        async fn channel(&self, _: ChannelId) -> Option<Value> {
+            None
+        }
+    }
+
+    fn node(hub: &MemoryHub) -> (ClusterBus, tokio::task::JoinHandle<()>) {
+        let id = NodeId::new_random();
+        let (backplane, incoming) = hub.join(id);
+        let bus = ClusterBus::new(id, Arc::new(backplane));
+        let receiver = tokio::spawn(receive(incoming, id, bus.clone(), Arc::new(NoRows), None));
+        (bus, receiver)
+    }
+
+    async fn next(subscription: &mut crate::Subscription) -> Option<Received> {
+        tokio::time::timeout(Duration::from_millis(200), subscription.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn an_event_published_on_one_node_reaches_the_others_once() {
+        let hub = MemoryHub::default();
+        let ((a, _), (b, _)) = (node(&hub), node(&hub));
+        let channel = ChannelId::new_random();
+        let mut on_a = a.subscribe(Topic::Channel(channel));
+        let mut on_b = b.subscribe(Topic::Channel(channel));
+        let event = BusEvent::ChannelCleared {
+            channel_id: channel,
+        };
+        assert_eq!(a.publish(event.clone()), 1, "one local subscriber");
+        let expected = Some(Received::Event(Arc::new(event)));
+        assert_eq!(next(&mut on_b).await, expected);
+        assert_eq!(next(&mut on_a).await, expected);
+        assert_eq!(next(&mut on_a).await, None, "its own event came back");
+        assert_eq!(next(&mut on_b).await, None);
+        assert!(a.backplane().connected());
+    }
+
+    #[tokio::test]
+    async fn a_reconnection_makes_every_local_subscriber_resync() {
+        let id = NodeId::new_random();
+        let (sender, incoming) = tokio::sync::mpsc::channel(4);
+        let bus = ClusterBus::new(id, Arc::new(MemoryHub::default().join(id).0));
+        let mut subscription = bus.subscribe(Topic::Global);
+        tokio::spawn(receive(incoming, id, bus.clone(), Arc::new(NoRows), None));
+        sender
+            .send(Incoming::Payload("not json".to_owned()))
+            .await
+            .unwrap();
+        sender.send(Incoming::Reconnected).await.unwrap();
+        assert_eq!(
+            next(&mut subscription).await,
+            Some(Received::Resync { missed: 1 })
+        );
+    }
+}

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory, cosine_similarity};
 use eliza_domain::{AgentId, EntityId, MemoryId, RoomId, StoreError, WorldId};
+use eliza_vector_index::GraphKey;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = memories)]
@@ -102,6 +103,22 @@ struct Scope<'a> {
     room: Option<RoomId>,
     world: Option<WorldId>,
     entity: Option<EntityId>,
+}
+
+impl Scope<'_> {
+    /// The scope's filters on a loaded row (what [`scoped!`] asks of the database).
+    fn admits(&self, row: &MemoryRow) -> bool {
+        let matches = |wanted: Option<String>, actual: &Option<String>| {
+            wanted.is_none_or(|wanted| actual.as_ref() == Some(&wanted))
+        };
+        row.memory_type == self.table
+            && self
+                .agent
+                .is_none_or(|agent| row.agent_id == id_text(agent))
+            && matches(self.room.map(id_text), &row.room_id)
+            && matches(self.world.map(id_text), &row.world_id)
+            && matches(self.entity.map(id_text), &row.entity_id)
+    }
 }
 
 /// Applies a [`Scope`] to a boxed query over `memories` (alone or joined with `embeddings`).
@@ -290,6 +307,20 @@ pub(crate) fn delete_in_world(
 /// Exact cosine similarity over the agent's memories of the table that have an embedding of the same
 /// dimension; hits at or above the threshold, best first.
 pub(crate) fn search(conn: &mut DbConn, search: &MemorySearch) -> DbResult<Vec<ScoredMemory>> {
+    let scored = score(conn, search, None)?;
+    best(search, scored)
+}
+
+/// A memory row with its vector and exact similarity to the query.
+pub(crate) type Scored = (f32, MemoryRow, Vec<f32>);
+
+/// Scores every memory in the search's scope (only those among `ids` when given) against its
+/// embedding, without the threshold or the limit.
+pub(crate) fn score(
+    conn: &mut DbConn,
+    search: &MemorySearch,
+    ids: Option<&[String]>,
+) -> DbResult<Vec<Scored>> {
     let scope = Scope {
         table: &search.table,
         agent: Some(search.agent_id),
@@ -298,28 +329,51 @@ pub(crate) fn search(conn: &mut DbConn, search: &MemorySearch) -> DbResult<Vec<S
         entity: search.entity_id,
     };
     let dim = vector_dim(&search.embedding)?;
-    let rows: Vec<(MemoryRow, (i32, Vec<u8>))> = scoped!(
-        memories::table.inner_join(embeddings::table).into_boxed(),
-        &scope
-    )
-    .filter(embeddings::dim.eq(dim))
-    .select((
-        MemoryRow::as_select(),
-        (embeddings::dim, embeddings::vector),
-    ))
-    .load(conn)?;
-    // Score every candidate, but decode the JSON of the hits only.
-    let mut hits = Vec::new();
-    for (row, (dim, bytes)) in rows {
-        let vector = decode_vector(dim, &bytes)?;
-        let similarity = cosine_similarity(&search.embedding, &vector);
-        if search
-            .threshold
-            .is_none_or(|threshold| similarity >= threshold)
-        {
-            hits.push((similarity, row, vector));
-        }
-    }
+    let rows: Vec<(MemoryRow, (i32, Vec<u8>))> = match ids {
+        // Candidates are few: read them by key and check the scope here, so the planner never
+        // prefers the agent's whole table (through its index) to the primary key.
+        Some(ids) => memories::table
+            .inner_join(embeddings::table)
+            .filter(memories::id.eq_any(ids.to_vec()))
+            .filter(embeddings::dim.eq(dim))
+            .select((
+                MemoryRow::as_select(),
+                (embeddings::dim, embeddings::vector),
+            ))
+            .load::<(MemoryRow, (i32, Vec<u8>))>(conn)?
+            .into_iter()
+            .filter(|(row, _)| scope.admits(row))
+            .collect(),
+        None => scoped!(
+            memories::table.inner_join(embeddings::table).into_boxed(),
+            &scope
+        )
+        .filter(embeddings::dim.eq(dim))
+        .select((
+            MemoryRow::as_select(),
+            (embeddings::dim, embeddings::vector),
+        ))
+        .load(conn)?,
+    };
+    rows.into_iter()
+        .map(|(row, (dim, bytes))| {
+            let vector = decode_vector(dim, &bytes)?;
+            Ok((cosine_similarity(&search.embedding, &vector), row, vector))
+        })
+        .collect()
+}
+
+/// The best scored memories above the search's threshold, most similar first, up to its limit.
+/// Only the hits' JSON is decoded.
+pub(crate) fn best(search: &MemorySearch, scored: Vec<Scored>) -> DbResult<Vec<ScoredMemory>> {
+    let mut hits: Vec<Scored> = scored
+        .into_iter()
+        .filter(|(similarity, ..)| {
+            search
+                .threshold
+                .is_none_or(|threshold| *similarity >= threshold)
+        })
+        .collect();
     hits.sort_by(|a, b| b.0.total_cmp(&a.0));
     hits.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
     hits.into_iter()
@@ -328,4 +382,99 @@ pub(crate) fn search(conn: &mut DbConn, search: &MemorySearch) -> DbResult<Vec<S
             Ok(ScoredMemory { memory, similarity })
         })
         .collect()
+}
+
+/// A position in the order vectors were written: (embedding write time, memory id).
+pub(crate) type VectorCursor = Option<(NaiveDateTime, String)>;
+
+/// The vectors of one agent's table and dimension written after `cursor`, in write order
+/// (the embedding row's own time, set by the store, so a backdated memory is not missed):
+/// `(memory id, written at, vector)`.
+pub(crate) fn vectors_after(
+    conn: &mut DbConn,
+    key: &GraphKey,
+    cursor: &VectorCursor,
+    limit: i64,
+) -> DbResult<Vec<(String, NaiveDateTime, Vec<f32>)>> {
+    let mut query = memories::table
+        .inner_join(embeddings::table)
+        .filter(memories::agent_id.eq(key.agent.clone()))
+        .filter(memories::memory_type.eq(key.table.clone()))
+        .filter(embeddings::dim.eq(key.dim))
+        .into_boxed();
+    if let Some((at, id)) = cursor {
+        let later = embeddings::created_at.gt(*at);
+        let same_time_later_id = BoolExpressionMethods::and(
+            embeddings::created_at.eq(*at),
+            embeddings::memory_id.gt(id.clone()),
+        );
+        query = query.filter(BoolExpressionMethods::or(later, same_time_later_id));
+    }
+    let rows: Vec<(String, NaiveDateTime, i32, Vec<u8>)> = query
+        .order((embeddings::created_at, embeddings::memory_id))
+        .limit(limit)
+        .select((
+            embeddings::memory_id,
+            embeddings::created_at,
+            embeddings::dim,
+            embeddings::vector,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(id, at, dim, bytes): (String, NaiveDateTime, i32, Vec<u8>)| {
+                Ok((id, at, decode_vector(dim, &bytes)?))
+            },
+        )
+        .collect()
+}
+
+/// The memory ids of one agent's table and dimension whose vectors were written since `since`:
+/// what a graph sync checks against the ids it has.
+pub(crate) fn vector_ids_since(
+    conn: &mut DbConn,
+    key: &GraphKey,
+    since: NaiveDateTime,
+) -> DbResult<Vec<String>> {
+    Ok(memories::table
+        .inner_join(embeddings::table)
+        .filter(memories::agent_id.eq(key.agent.clone()))
+        .filter(memories::memory_type.eq(key.table.clone()))
+        .filter(embeddings::dim.eq(key.dim))
+        .filter(embeddings::created_at.ge(since))
+        .select(embeddings::memory_id)
+        .load(conn)?)
+}
+
+/// The vectors of these memories: `(memory id, written at, vector)`.
+pub(crate) fn vectors_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> DbResult<Vec<(String, NaiveDateTime, Vec<f32>)>> {
+    let rows: Vec<(String, NaiveDateTime, i32, Vec<u8>)> = embeddings::table
+        .filter(embeddings::memory_id.eq_any(ids.to_vec()))
+        .select((
+            embeddings::memory_id,
+            embeddings::created_at,
+            embeddings::dim,
+            embeddings::vector,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(id, at, dim, bytes): (String, NaiveDateTime, i32, Vec<u8>)| {
+                Ok((id, at, decode_vector(dim, &bytes)?))
+            },
+        )
+        .collect()
+}
+
+/// The (table, dimension) pairs of an agent's stored vectors: the graphs it needs.
+pub(crate) fn vector_kinds(conn: &mut DbConn, agent: &str) -> DbResult<Vec<(String, i32)>> {
+    Ok(memories::table
+        .inner_join(embeddings::table)
+        .filter(memories::agent_id.eq(agent.to_owned()))
+        .select((memories::memory_type, embeddings::dim))
+        .distinct()
+        .load(conn)?)
 }

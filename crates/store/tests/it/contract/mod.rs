@@ -6,6 +6,7 @@ mod logs;
 mod memories;
 mod message_search;
 mod messaging;
+mod vector_index;
 mod worlds;
 
 pub use agents::*;
@@ -14,6 +15,7 @@ pub use logs::*;
 pub use memories::*;
 pub use message_search::*;
 pub use messaging::*;
+pub use vector_index::*;
 pub use worlds::*;
 
 use crate::fixtures as fx;
