@@ -1,2 +1,3 @@
+DROP INDEX idx_embeddings_created;
 DROP TABLE agent_work;
 DROP TABLE agent_leases;

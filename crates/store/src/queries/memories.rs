@@ -430,21 +430,34 @@ pub(crate) fn vectors_after(
 }
 
 /// The memory ids of one agent's table and dimension whose vectors were written since `since`:
-/// what a graph sync checks against the ids it has.
+/// what a graph sync checks against the ids it has. Two steps, so the embeddings' time index
+/// does the narrowing: the window holds few rows, the agent's table may hold millions.
 pub(crate) fn vector_ids_since(
     conn: &mut DbConn,
     key: &GraphKey,
     since: NaiveDateTime,
 ) -> DbResult<Vec<String>> {
-    Ok(memories::table
-        .inner_join(embeddings::table)
-        .filter(memories::agent_id.eq(key.agent.clone()))
-        .filter(memories::memory_type.eq(key.table.clone()))
-        .filter(embeddings::dim.eq(key.dim))
+    let recent: Vec<String> = embeddings::table
         .filter(embeddings::created_at.ge(since))
+        .filter(embeddings::dim.eq(key.dim))
         .select(embeddings::memory_id)
-        .load(conn)?)
+        .load(conn)?;
+    let mut ids = Vec::new();
+    for chunk in recent.chunks(ID_CHUNK) {
+        ids.extend(
+            memories::table
+                .filter(memories::id.eq_any(chunk.to_vec()))
+                .filter(memories::agent_id.eq(key.agent.clone()))
+                .filter(memories::memory_type.eq(key.table.clone()))
+                .select(memories::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(ids)
 }
+
+/// Ids per `IN` list (SQLite allows 32,766 bound values; smaller lists plan better anyway).
+const ID_CHUNK: usize = 500;
 
 /// The vectors of these memories: `(memory id, written at, vector)`.
 pub(crate) fn vectors_of(
