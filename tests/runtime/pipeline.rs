@@ -469,6 +469,11 @@ async fn a_turn_over_its_time_limit_ends_as_timeout_and_completes() {
         ..Default::default()
     };
     let harness = Harness::start_with(character(json!({})), options).await;
+    // A model that never answers: with nothing scripted the call would fail at once, and under
+    // load that failure could be seen before the zero-length timer fires.
+    harness
+        .model
+        .push(ScriptedReply::ChunksThenStall(Vec::new()));
     let message = harness.message(ChannelId::new_random(), "hi", "client_chat");
     harness.send(&message, ChannelType::Dm).await;
     let sent = harness.outbox.completions(1).await;

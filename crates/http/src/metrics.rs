@@ -66,6 +66,8 @@ pub struct Gauges {
     pub pool: PoolStatus,
     pub running_agents: usize,
     pub uptime: Duration,
+    /// Whether the cluster backplane's link is up (`None` on a single node).
+    pub backplane_connected: Option<bool>,
 }
 
 impl Gauges {
@@ -74,6 +76,10 @@ impl Gauges {
             pool: state.store.pool_status(),
             running_agents: state.agents.running().len(),
             uptime: state.started.elapsed(),
+            backplane_connected: state
+                .cluster
+                .as_ref()
+                .map(|cluster| cluster.backplane.connected()),
         }
     }
 }
@@ -130,6 +136,10 @@ impl Metrics {
             metrics::describe_gauge!("db_pool_max_connections", "Database pool size limit");
             metrics::describe_gauge!("agents_running", "Agents with a running runtime");
             metrics::describe_gauge!("process_uptime_seconds", "Seconds since the server started");
+            metrics::describe_gauge!(
+                "cluster_backplane_connected",
+                "1 while the link to the other nodes (LISTEN/NOTIFY or NATS) is up, 0 while it is down"
+            );
         });
     }
 
@@ -160,6 +170,9 @@ impl Metrics {
             metrics::gauge!("db_pool_max_connections").set(gauges.pool.max_size);
             metrics::gauge!("agents_running").set(gauges.running_agents as f64);
             metrics::gauge!("process_uptime_seconds").set(gauges.uptime.as_secs_f64());
+            if let Some(connected) = gauges.backplane_connected {
+                metrics::gauge!("cluster_backplane_connected").set(f64::from(u8::from(connected)));
+            }
         });
         self.handle.render()
     }
@@ -282,6 +295,7 @@ mod tests {
             },
             running_agents: 2,
             uptime: Duration::from_secs(5),
+            backplane_connected: Some(false),
         };
         let text = metrics.render(&gauges);
         let counters = series(&text, "route=\"/unit-test/{id}\"");
@@ -305,5 +319,6 @@ mod tests {
         assert!(text.contains("db_pool_max_connections 8"), "{text}");
         assert!(text.contains("agents_running 2"), "{text}");
         assert!(text.contains("process_uptime_seconds 5"), "{text}");
+        assert!(text.contains("cluster_backplane_connected 0"), "{text}");
     }
 }

@@ -134,7 +134,11 @@ impl ClusteredAgents {
                 return;
             };
             let key = work.key();
-            tokio::spawn(async move { this.finish(agent, key).await });
+            // Settling happens in agent workers, inside the runtime; without one the work stays
+            // queued and is handled again, which the answered-already check makes harmless.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { this.finish(agent, key).await });
+            }
         })
     }
 

@@ -44,7 +44,12 @@ impl PgBackplane {
         );
         let first = open(url, &listen, &incoming)
             .await
-            .map_err(|err| format!("cannot open the LISTEN connection: {err}"))?;
+            .map_err(|err| {
+                format!(
+                    "cannot open the LISTEN connection for the cluster bus: {err} (it does not use TLS; \
+                     choose --bus nats://… or, for a single node, --bus in-process)"
+                )
+            })?;
         connected.store(true, Ordering::Relaxed);
         let link = Link {
             url: url.to_owned(),
