@@ -59,7 +59,8 @@ impl Default for ClusterConfig {
 #[derive(Debug, Clone, Copy)]
 struct Owned {
     epoch: i64,
-    /// Work queued before this is checked for an answer given by the previous owner.
+    /// When the lease was taken. Work queued before this is checked for an answer given by the
+    /// previous owner, and renewals that began before it do not count the agent as lost.
     since: DateTime<Utc>,
 }
 
@@ -187,7 +188,7 @@ impl ClusteredAgents {
             .renew_leases(self.node, now, self.config.until(now))
             .await
         {
-            Ok(held) => self.fence(&held).await,
+            Ok(held) => self.fence(&held, now).await,
             Err(err) => tracing::warn!(%err, "cannot renew agent leases"),
         }
         if let Err(err) = self.refresh().await {
@@ -275,14 +276,16 @@ impl ClusteredAgents {
         self.with_state(|state| state.owned.keys().copied().collect())
     }
 
-    async fn fence(&self, held: &[Lease]) {
+    /// Stops the agents owned before `renewed_at` whose lease the renewal did not find (an agent
+    /// taken while the renewal ran is not in its answer, and not lost).
+    async fn fence(&self, held: &[Lease], renewed_at: DateTime<Utc>) {
         let held: HashSet<AgentId> = held.iter().map(|lease| lease.agent_id).collect();
         let lost: Vec<AgentId> = self.with_state(|state| {
             let lost: Vec<AgentId> = state
                 .owned
-                .keys()
-                .filter(|agent| !held.contains(agent))
-                .copied()
+                .iter()
+                .filter(|(agent, owned)| owned.since < renewed_at && !held.contains(agent))
+                .map(|(agent, _)| *agent)
                 .collect();
             for agent in &lost {
                 state.owned.remove(agent);
@@ -335,6 +338,8 @@ impl ClusteredAgents {
             .acquire_lease(agent.id, self.node, now, self.config.until(now))
             .await
             .map_err(|err| StartError(format!("cannot take the agent's lease: {err}")))?;
+        // After the lease is written: a renewal that ran before it does not count it as lost.
+        let acquired_at = Utc::now();
         let lease = match acquired {
             Acquired::Held(lease) => lease,
             Acquired::OwnedBy(lease) => {
@@ -354,7 +359,7 @@ impl ClusteredAgents {
                 agent.id,
                 Owned {
                     epoch: lease.epoch,
-                    since: now,
+                    since: acquired_at,
                 },
             );
         });
