@@ -182,6 +182,10 @@ pub trait MemoryStore: Send + Sync {
     /// Replaces content, metadata, entity, room and world, and the embedding when the memory
     /// carries one.
     async fn update_memory(&self, memory: &Memory) -> StoreResult<bool>;
+    /// Sets (or replaces) only the memory's embedding, leaving its content alone: what a
+    /// background embedder writes, so it never undoes an edit made while it computed.
+    /// False when the memory is gone.
+    async fn set_memory_embedding(&self, id: MemoryId, embedding: &[f32]) -> StoreResult<bool>;
     async fn delete_memory(&self, id: MemoryId) -> StoreResult<bool>;
     /// Deletes an agent's memories of the given tables (all tables when empty), optionally in one room.
     async fn delete_memories(

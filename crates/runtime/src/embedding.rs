@@ -212,12 +212,12 @@ fn retryable(err: &RuntimeError) -> bool {
 async fn embed_one(runtime: &AgentRuntime, shared: &Shared, job: &Job) -> RuntimeResult<()> {
     let vector = runtime.embed(&job.text, job.room).await?;
     check_dimension(runtime, shared, vector.len())?;
-    let Some(mut memory) = runtime.store.get_memory(job.memory).await? else {
-        // Deleted while it waited: nothing to do.
-        return Ok(());
-    };
-    memory.embedding = Some(vector);
-    runtime.store.update_memory(&memory).await?;
+    // Only the embedding is written: the memory may have been edited while the model ran, and a
+    // whole-memory update would put the old text back. A memory deleted meanwhile is skipped.
+    runtime
+        .store
+        .set_memory_embedding(job.memory, &vector)
+        .await?;
     Ok(())
 }
 

@@ -343,6 +343,12 @@ impl MemoryStore for DieselStore {
             .await
     }
 
+    async fn set_memory_embedding(&self, id: MemoryId, embedding: &[f32]) -> StoreResult<bool> {
+        let embedding = embedding.to_vec();
+        self.run(move |c| memories::set_embedding(c, id, &embedding, Utc::now()))
+            .await
+    }
+
     async fn delete_memory(&self, id: MemoryId) -> StoreResult<bool> {
         self.run(move |c| memories::delete(c, id)).await
     }

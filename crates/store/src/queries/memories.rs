@@ -254,6 +254,37 @@ pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> 
     })
 }
 
+pub(crate) fn set_embedding(
+    conn: &mut DbConn,
+    id: MemoryId,
+    vector: &[f32],
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    let embedding = EmbeddingRow::new(id, vector, now)?;
+    write_transaction(conn, |conn| {
+        let exists = memories::table
+            .find(id_text(id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !exists {
+            return Ok(false);
+        }
+        let changes = (
+            embeddings::dim.eq(excluded(embeddings::dim)),
+            embeddings::vector.eq(excluded(embeddings::vector)),
+        );
+        upsert!(
+            conn,
+            embeddings::table,
+            &embedding,
+            embeddings::memory_id,
+            changes
+        )?;
+        Ok(true)
+    })
+}
+
 pub(crate) fn delete(conn: &mut DbConn, id: MemoryId) -> DbResult<bool> {
     Ok(diesel::delete(memories::table.find(id_text(id))).execute(conn)? > 0)
 }

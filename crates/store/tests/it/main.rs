@@ -84,6 +84,7 @@ contract_suite! {
         memory_delete_single_and_bulk,
         memory_delete_in_world,
         memory_search_is_exact_cosine,
+        memory_embedding_is_set_without_touching_the_content,
         log_create_list_delete,
         log_list_excludes_types_before_paging,
         run_summaries_group_filter_count_and_page,

@@ -413,3 +413,31 @@ pub async fn memory_search_is_exact_cosine(store: &DieselStore) {
         .unwrap();
     assert!(nothing.is_empty());
 }
+
+pub async fn memory_embedding_is_set_without_touching_the_content(store: &DieselStore) {
+    let (agent, room, _, _) = setup(store, "E").await;
+    let mut memory = fx::memory(agent, Some(room), fx::t(1));
+    store.create_memory(&memory).await.unwrap();
+    // Edited while an embedder ran on the old text: the edit must survive the embedding.
+    memory.content = json!({"text": "edited"});
+    store.update_memory(&memory).await.unwrap();
+    assert!(
+        store
+            .set_memory_embedding(memory.id, &[0.5, 0.5])
+            .await
+            .unwrap()
+    );
+    let stored = store.get_memory(memory.id).await.unwrap().unwrap();
+    assert_eq!(stored.content, json!({"text": "edited"}));
+    assert_eq!(stored.embedding, Some(vec![0.5, 0.5]));
+    assert!(
+        store
+            .set_memory_embedding(memory.id, &[1.0, 0.0, 0.0])
+            .await
+            .unwrap()
+    );
+    let stored = store.get_memory(memory.id).await.unwrap().unwrap();
+    assert_eq!(stored.embedding, Some(vec![1.0, 0.0, 0.0]));
+    let gone = MemoryId::new_random();
+    assert!(!store.set_memory_embedding(gone, &[1.0]).await.unwrap());
+}
