@@ -8,7 +8,7 @@ use crate::error::DbResult;
 use crate::queries::memories::{self, VectorCursor};
 use eliza_domain::memory::{MemorySearch, ScoredMemory};
 use eliza_domain::{AgentId, StoreError};
-use eliza_vector_index::{ANN_MIN_VECTORS, Graph, GraphKey, Slot, new_graph};
+use eliza_vector_index::{Graph, GraphKey, Slot, StoredVector};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -94,9 +94,9 @@ impl DieselStore {
         });
     }
 
-    async fn build(&self, key: &GraphKey) -> Result<Graph, StoreError> {
+    async fn build(&self, key: &GraphKey) -> Result<Arc<Graph>, StoreError> {
         let began = chrono::Utc::now().naive_utc();
-        let graph = Arc::new(new_graph(0));
+        let graph = Arc::new(Graph::default());
         let mut cursor: VectorCursor = None;
         loop {
             let (batch_key, from) = (key.clone(), cursor.clone());
@@ -106,7 +106,7 @@ impl DieselStore {
             let full = rows.len() as i64 == SYNC_BATCH;
             cursor = next_cursor(&rows, cursor);
             let target = Arc::clone(&graph);
-            tokio::task::spawn_blocking(move || add_rows(&target, rows))
+            tokio::task::spawn_blocking(move || target.add(rows))
                 .await
                 .map_err(|err| StoreError::Backend(format!("vector index build failed: {err}")))?;
             if !full {
@@ -114,9 +114,7 @@ impl DieselStore {
             }
         }
         graph.synced_at(began);
-        Arc::try_unwrap(graph).map_err(|_| {
-            StoreError::Backend("vector index still shared after its build".to_owned())
-        })
+        Ok(graph)
     }
 }
 
@@ -128,23 +126,13 @@ fn graph_key(search: &MemorySearch) -> GraphKey {
     }
 }
 
-type VectorRows = Vec<(String, chrono::NaiveDateTime, Vec<f32>)>;
-
 /// Where reading goes on after `rows` (the last one read), or stays.
-fn next_cursor(rows: &VectorRows, cursor: VectorCursor) -> VectorCursor {
+fn next_cursor(rows: &[StoredVector], cursor: VectorCursor) -> VectorCursor {
     rows.last().map(|(id, at, _)| (*at, id.clone())).or(cursor)
 }
 
-fn add_rows(graph: &Graph, rows: VectorRows) {
-    graph.add(
-        rows.into_iter()
-            .map(|(id, _, vector)| (id, vector))
-            .collect(),
-    );
-}
-
 /// Takes in what was stored since the graph last looked, then searches it; exact when the graph
-/// is small or too few of its candidates pass the search's filters.
+/// is small, the search asks for most of it, or too few of its candidates pass the filters.
 fn approximate(
     conn: &mut DbConn,
     graph: &Graph,
@@ -152,20 +140,20 @@ fn approximate(
     search: &MemorySearch,
 ) -> DbResult<Vec<ScoredMemory>> {
     sync(conn, graph, key)?;
-    if graph.len() < ANN_MIN_VECTORS {
+    let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
+    if !graph.serves(limit) {
         return memories::search(conn, search);
     }
-    let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
     let candidates = graph.candidates(&search.embedding, limit);
     let scored = memories::score(conn, search, Some(&candidates))?;
-    if scored.len() < limit.min(graph.len()) {
+    if scored.len() < limit {
         return memories::search(conn, search);
     }
     memories::best(search, scored)
 }
 
 /// Takes in the vectors written since the previous sync began (less a lookback): their ids
-/// first, then the vectors of the ones it does not have yet.
+/// first, then the vectors of the versions it does not have yet.
 fn sync(conn: &mut DbConn, graph: &Graph, key: &GraphKey) -> DbResult<()> {
     let _one_sync_at_a_time = graph.sync_lock();
     let began = chrono::Utc::now().naive_utc();
@@ -175,10 +163,11 @@ fn sync(conn: &mut DbConn, graph: &Graph, key: &GraphKey) -> DbResult<()> {
         .unwrap_or(chrono::DateTime::UNIX_EPOCH.naive_utc());
     let missing: Vec<String> = memories::vector_ids_since(conn, key, since)?
         .into_iter()
-        .filter(|id| !graph.contains(id))
+        .filter(|(id, written)| !graph.has(id, *written))
+        .map(|(id, _)| id)
         .collect();
     for chunk in missing.chunks(SYNC_CHUNK) {
-        add_rows(graph, memories::vectors_of(conn, chunk)?);
+        graph.add(memories::vectors_of(conn, chunk)?);
     }
     graph.synced_at(began);
     Ok(())

@@ -5,15 +5,16 @@
 //!
 //! - A graph is built from the store in the background; until it is ready, and for sets smaller
 //!   than [`ANN_MIN_VECTORS`], searches are exact.
-//! - Before each search the graph takes in the vectors stored since it last looked (by
-//!   `created_at`, then id), whichever node wrote them.
+//! - Before each search the graph takes in the vectors written since it last looked (by the
+//!   embedding's write time), whichever node wrote them; a replaced vector is added again.
 //! - The graph only proposes candidates: they are re-read from the store with the search's
 //!   filters and scored exactly, so deleted or edited memories never come back stale. When too
 //!   few candidates pass the filters, the search falls back to exact.
 
+use chrono::NaiveDateTime;
 use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::hnsw::Hnsw;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Below this many vectors an exact scan is fast enough and always right.
@@ -40,45 +41,56 @@ pub struct GraphKey {
 /// before the previous sync (another node's clock, a slow transaction) may not have been there yet.
 pub const SYNC_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
+/// A stored vector as the graph takes it: memory id, when the vector was written, the vector.
+pub type StoredVector = (String, NaiveDateTime, Vec<f32>);
+
+/// Which memory each graph point is, and which version of each memory's vector the graph has.
+#[derive(Default)]
+struct Points {
+    /// Point id (the graph's data id) to memory id.
+    memories: Vec<String>,
+    /// Memory id to the write time of the vector in the graph (a sync's lookback sees some
+    /// again; a replaced vector has a later time and is added as a new point).
+    written: HashMap<String, NaiveDateTime>,
+}
+
 /// One HNSW graph and the memory ids of its points.
 pub struct Graph {
     hnsw: Hnsw<'static, f32, UnitCosine>,
-    ids: RwLock<Vec<String>>,
-    /// The memory ids already in the graph (a sync's lookback sees some again).
-    known: Mutex<HashSet<String>>,
+    points: RwLock<Points>,
     /// When (this node's clock) the last sync began; everything written before that, less the
     /// lookback, is in the graph.
-    synced: Mutex<Option<chrono::NaiveDateTime>>,
+    synced: Mutex<Option<NaiveDateTime>>,
     /// Held while the graph takes in new vectors, so two searches never add the same ones.
     syncing: Mutex<()>,
 }
 
-impl Graph {
-    fn new(expected: usize) -> Self {
+impl Default for Graph {
+    fn default() -> Self {
         Graph {
+            // The size is only a first allocation hint; the graph grows as points come.
             hnsw: Hnsw::new(
                 MAX_CONNECTIONS,
-                expected.max(1_000),
+                1_000,
                 MAX_LAYERS,
                 EF_CONSTRUCTION,
                 UnitCosine,
             ),
-            ids: RwLock::default(),
-            known: Mutex::default(),
+            points: RwLock::default(),
             synced: Mutex::default(),
             syncing: Mutex::default(),
         }
     }
+}
 
+impl Graph {
     pub fn sync_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.syncing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How many memories the graph holds.
     pub fn len(&self) -> usize {
-        self.ids
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.read_points().written.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -86,49 +98,47 @@ impl Graph {
     }
 
     /// Records that a sync (or the build) that began at `at` has taken everything in.
-    pub fn synced_at(&self, at: chrono::NaiveDateTime) {
+    pub fn synced_at(&self, at: NaiveDateTime) {
         let mut synced = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
         if Some(at) > *synced {
             *synced = Some(at);
         }
     }
 
-    /// Whether the memory is in the graph already.
-    pub fn contains(&self, id: &str) -> bool {
-        self.known
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(id)
+    /// Whether the graph has this version (write time) of the memory's vector.
+    pub fn has(&self, id: &str, written: NaiveDateTime) -> bool {
+        self.read_points().written.get(id) == Some(&written)
+    }
+
+    /// Whether a search for `wanted` results is worth asking the graph: big enough to beat a
+    /// scan, and not asking for most of it.
+    pub fn serves(&self, wanted: usize) -> bool {
+        let len = self.len();
+        len >= ANN_MIN_VECTORS && wanted.saturating_mul(OVERSAMPLE) < len
     }
 
     /// Where the next sync starts reading: a little before the last one began, or at the start.
-    pub fn sync_from(&self) -> Option<chrono::NaiveDateTime> {
+    pub fn sync_from(&self) -> Option<NaiveDateTime> {
         let synced = *self.synced.lock().unwrap_or_else(PoisonError::into_inner);
         synced.map(|at| at - SYNC_LOOKBACK)
     }
 
-    /// Adds the `(memory id, vector)` points not in the graph yet, in parallel when there are many.
-    pub fn add(&self, points: Vec<(String, Vec<f32>)>) {
-        let points: Vec<(String, Vec<f32>)> = {
-            let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            points
-                .into_iter()
-                .filter(|(id, _)| known.insert(id.clone()))
-                .collect()
-        };
-        if points.is_empty() {
-            return;
-        }
+    /// Adds the vectors the graph does not have in this version, in parallel when there are many.
+    pub fn add(&self, vectors: Vec<StoredVector>) {
         let (first, vectors) = {
-            let mut ids = self.ids.write().unwrap_or_else(PoisonError::into_inner);
-            let first = ids.len();
-            let mut vectors = Vec::with_capacity(points.len());
-            for (id, mut vector) in points {
+            let mut points = self.points.write().unwrap_or_else(PoisonError::into_inner);
+            let first = points.memories.len();
+            let mut fresh = Vec::new();
+            for (id, written, mut vector) in vectors {
+                if points.written.get(&id) == Some(&written) {
+                    continue;
+                }
                 normalize(&mut vector);
-                ids.push(id);
-                vectors.push(vector);
+                points.written.insert(id.clone(), written);
+                points.memories.push(id);
+                fresh.push(vector);
             }
-            (first, vectors)
+            (first, fresh)
         };
         let batch: Vec<(&Vec<f32>, usize)> = vectors
             .iter()
@@ -145,16 +155,27 @@ impl Graph {
     }
 
     /// The memory ids of the approximate `wanted` nearest points, nearest first.
+    /// A memory whose vector was replaced appears once (its old point may still be found).
     pub fn candidates(&self, query: &[f32], wanted: usize) -> Vec<String> {
         let mut query = query.to_vec();
         normalize(&mut query);
-        let ask = (wanted * OVERSAMPLE).max(MIN_CANDIDATES);
+        let ask = wanted
+            .saturating_mul(OVERSAMPLE)
+            .max(MIN_CANDIDATES)
+            .min(self.len().max(1));
         let found = self.hnsw.search(&query, ask, ask.max(MIN_EF_SEARCH));
-        let ids = self.ids.read().unwrap_or_else(PoisonError::into_inner);
+        let points = self.read_points();
+        let mut seen = std::collections::HashSet::new();
         found
             .into_iter()
-            .filter_map(|neighbour| ids.get(neighbour.d_id).cloned())
+            .filter_map(|neighbour| points.memories.get(neighbour.d_id))
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
             .collect()
+    }
+
+    fn read_points(&self) -> std::sync::RwLockReadGuard<'_, Points> {
+        self.points.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -251,14 +272,14 @@ impl VectorIndexes {
     }
 
     /// Installs a built graph (unless the agent was closed meanwhile) or forgets a failed build.
-    pub fn finish(&self, key: &GraphKey, graph: Option<Graph>) {
+    pub fn finish(&self, key: &GraphKey, graph: Option<Arc<Graph>>) {
         self.with_open(|open| {
             let Some(graphs) = open.get_mut(&key.agent) else {
                 return;
             };
             let slot = (key.table.clone(), key.dim);
             match graph {
-                Some(graph) => graphs.insert(slot, Slot::Ready(Arc::new(graph))),
+                Some(graph) => graphs.insert(slot, Slot::Ready(graph)),
                 None => graphs.remove(&slot),
             };
         });
@@ -280,11 +301,6 @@ impl VectorIndexes {
     fn with_open<T>(&self, f: impl FnOnce(&mut OpenGraphs) -> T) -> T {
         f(&mut self.open.lock().unwrap_or_else(PoisonError::into_inner))
     }
-}
-
-/// A new graph sized for `expected` points.
-pub fn new_graph(expected: usize) -> Graph {
-    Graph::new(expected)
 }
 
 #[cfg(test)]
@@ -315,18 +331,64 @@ mod tests {
         assert!(UnitCosine.eval(&a, &a).abs() < 1e-6);
     }
 
+    fn at(second: u32) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(i64::from(second), 0)
+            .unwrap()
+            .naive_utc()
+    }
+
     #[test]
     fn points_added_in_bulk_and_one_by_one_are_found() {
-        let graph = new_graph(0);
-        let bulk: Vec<(String, Vec<f32>)> =
-            (0..3_000).map(|i| (format!("m{i}"), vector(i))).collect();
+        let graph = Graph::default();
+        let bulk: Vec<StoredVector> = (0..3_000)
+            .map(|i| (format!("m{i}"), at(1), vector(i)))
+            .collect();
         graph.add(bulk);
         assert_eq!(graph.candidates(&vector(1_234), 10)[0], "m1234");
         let single = vec![1.0; 32];
-        graph.add(vec![("late".to_owned(), single.clone())]);
+        graph.add(vec![("late".to_owned(), at(2), single.clone())]);
         // Seen again through a sync's lookback: not added twice.
-        graph.add(vec![("late".to_owned(), single.clone())]);
+        graph.add(vec![("late".to_owned(), at(2), single.clone())]);
         assert_eq!(graph.len(), 3_001);
+        assert!(graph.has("late", at(2)));
         assert_eq!(graph.candidates(&single, 10)[0], "late");
+    }
+
+    #[test]
+    fn a_replaced_vector_is_found_by_its_new_value_once() {
+        let graph = Graph::default();
+        graph.add(
+            (0..2_500)
+                .map(|i| (format!("m{i}"), at(1), vector(i)))
+                .collect(),
+        );
+        let moved = vector(9_999);
+        graph.add(vec![("m7".to_owned(), at(5), moved.clone())]);
+        assert!(graph.has("m7", at(5)) && !graph.has("m7", at(1)));
+        assert_eq!(graph.len(), 2_500);
+        let found = graph.candidates(&moved, 10);
+        assert_eq!(found[0], "m7");
+        assert_eq!(found.iter().filter(|id| *id == "m7").count(), 1);
+    }
+
+    #[test]
+    fn searches_too_small_or_too_greedy_for_the_graph_are_left_to_the_scan() {
+        let graph = Graph::default();
+        graph.add(
+            (0..ANN_MIN_VECTORS - 1)
+                .map(|i| (format!("m{i}"), at(1), vector(i)))
+                .collect(),
+        );
+        assert!(!graph.serves(10), "below the threshold");
+        graph.add(
+            (0..1_000)
+                .map(|i| (format!("n{i}"), at(1), vector(i + 5_000)))
+                .collect(),
+        );
+        assert!(graph.serves(10));
+        assert!(!graph.serves(1_000), "asks for most of the graph");
+        assert!(!graph.serves(usize::MAX));
+        // Even a greedy ask is bounded by the graph's size.
+        assert!(graph.candidates(&vector(3), usize::MAX).len() <= graph.len());
     }
 }

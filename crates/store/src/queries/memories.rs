@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory, cosine_similarity};
 use eliza_domain::{AgentId, EntityId, MemoryId, RoomId, StoreError, WorldId};
-use eliza_vector_index::GraphKey;
+use eliza_vector_index::{GraphKey, StoredVector};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = memories)]
@@ -238,20 +238,28 @@ pub(crate) fn update(conn: &mut DbConn, memory: &Memory, now: DateTime<Utc>) -> 
             return Ok(false);
         }
         if let Some(embedding) = &embedding {
-            let changes = (
-                embeddings::dim.eq(excluded(embeddings::dim)),
-                embeddings::vector.eq(excluded(embeddings::vector)),
-            );
-            upsert!(
-                conn,
-                embeddings::table,
-                embedding,
-                embeddings::memory_id,
-                changes
-            )?;
+            upsert_embedding(conn, embedding)?;
         }
         Ok(true)
     })
+}
+
+/// Inserts or replaces a memory's embedding. A replaced vector takes the new write time, so the
+/// vector indexes that follow write times take it in again.
+fn upsert_embedding(conn: &mut DbConn, embedding: &EmbeddingRow) -> DbResult<()> {
+    let changes = (
+        embeddings::dim.eq(excluded(embeddings::dim)),
+        embeddings::vector.eq(excluded(embeddings::vector)),
+        embeddings::created_at.eq(excluded(embeddings::created_at)),
+    );
+    upsert!(
+        conn,
+        embeddings::table,
+        embedding,
+        embeddings::memory_id,
+        changes
+    )?;
+    Ok(())
 }
 
 pub(crate) fn set_embedding(
@@ -267,21 +275,10 @@ pub(crate) fn set_embedding(
             .count()
             .get_result::<i64>(conn)?
             > 0;
-        if !exists {
-            return Ok(false);
+        if exists {
+            upsert_embedding(conn, &embedding)?;
         }
-        let changes = (
-            embeddings::dim.eq(excluded(embeddings::dim)),
-            embeddings::vector.eq(excluded(embeddings::vector)),
-        );
-        upsert!(
-            conn,
-            embeddings::table,
-            &embedding,
-            embeddings::memory_id,
-            changes
-        )?;
-        Ok(true)
+        Ok(exists)
     })
 }
 
@@ -418,15 +415,23 @@ pub(crate) fn best(search: &MemorySearch, scored: Vec<Scored>) -> DbResult<Vec<S
 /// A position in the order vectors were written: (embedding write time, memory id).
 pub(crate) type VectorCursor = Option<(NaiveDateTime, String)>;
 
+/// The columns of a [`StoredVector`], as loaded.
+type VectorColumns = (String, NaiveDateTime, i32, Vec<u8>);
+
+fn stored_vectors(rows: Vec<VectorColumns>) -> DbResult<Vec<StoredVector>> {
+    rows.into_iter()
+        .map(|(id, at, dim, bytes)| Ok((id, at, decode_vector(dim, &bytes)?)))
+        .collect()
+}
+
 /// The vectors of one agent's table and dimension written after `cursor`, in write order
-/// (the embedding row's own time, set by the store, so a backdated memory is not missed):
-/// `(memory id, written at, vector)`.
+/// (the embedding row's own time, set by the store, so a backdated memory is not missed).
 pub(crate) fn vectors_after(
     conn: &mut DbConn,
     key: &GraphKey,
     cursor: &VectorCursor,
     limit: i64,
-) -> DbResult<Vec<(String, NaiveDateTime, Vec<f32>)>> {
+) -> DbResult<Vec<StoredVector>> {
     let mut query = memories::table
         .inner_join(embeddings::table)
         .filter(memories::agent_id.eq(key.agent.clone()))
@@ -441,7 +446,7 @@ pub(crate) fn vectors_after(
         );
         query = query.filter(BoolExpressionMethods::or(later, same_time_later_id));
     }
-    let rows: Vec<(String, NaiveDateTime, i32, Vec<u8>)> = query
+    let rows = query
         .order((embeddings::created_at, embeddings::memory_id))
         .limit(limit)
         .select((
@@ -451,38 +456,35 @@ pub(crate) fn vectors_after(
             embeddings::vector,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(id, at, dim, bytes): (String, NaiveDateTime, i32, Vec<u8>)| {
-                Ok((id, at, decode_vector(dim, &bytes)?))
-            },
-        )
-        .collect()
+    stored_vectors(rows)
 }
 
-/// The memory ids of one agent's table and dimension whose vectors were written since `since`:
-/// what a graph sync checks against the ids it has. Two steps, so the embeddings' time index
-/// does the narrowing: the window holds few rows, the agent's table may hold millions.
+/// The memory ids, with their vectors' write times, of one agent's table and dimension whose
+/// vectors were written since `since`: what a graph sync checks against the versions it has.
+/// Two steps, so the embeddings' time index does the narrowing: the window holds few rows, the
+/// agent's table may hold millions.
 pub(crate) fn vector_ids_since(
     conn: &mut DbConn,
     key: &GraphKey,
     since: NaiveDateTime,
-) -> DbResult<Vec<String>> {
-    let recent: Vec<String> = embeddings::table
+) -> DbResult<Vec<(String, NaiveDateTime)>> {
+    let recent: Vec<(String, NaiveDateTime)> = embeddings::table
         .filter(embeddings::created_at.ge(since))
         .filter(embeddings::dim.eq(key.dim))
-        .select(embeddings::memory_id)
+        .select((embeddings::memory_id, embeddings::created_at))
         .load(conn)?;
     let mut ids = Vec::new();
     for chunk in recent.chunks(ID_CHUNK) {
-        ids.extend(
-            memories::table
-                .filter(memories::id.eq_any(chunk.to_vec()))
-                .filter(memories::agent_id.eq(key.agent.clone()))
-                .filter(memories::memory_type.eq(key.table.clone()))
-                .select(memories::id)
-                .load::<String>(conn)?,
-        );
+        let chunk_ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+        let theirs: std::collections::HashSet<String> = memories::table
+            .filter(memories::id.eq_any(chunk_ids))
+            .filter(memories::agent_id.eq(key.agent.clone()))
+            .filter(memories::memory_type.eq(key.table.clone()))
+            .select(memories::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        ids.extend(chunk.iter().filter(|(id, _)| theirs.contains(id)).cloned());
     }
     Ok(ids)
 }
@@ -490,13 +492,10 @@ pub(crate) fn vector_ids_since(
 /// Ids per `IN` list (SQLite allows 32,766 bound values; smaller lists plan better anyway).
 const ID_CHUNK: usize = 500;
 
-/// The vectors of these memories: `(memory id, written at, vector)`.
-pub(crate) fn vectors_of(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> DbResult<Vec<(String, NaiveDateTime, Vec<f32>)>> {
-    let rows: Vec<(String, NaiveDateTime, i32, Vec<u8>)> = embeddings::table
-        .filter(embeddings::memory_id.eq_any(ids.to_vec()))
+/// The vectors of these memories.
+pub(crate) fn vectors_of(conn: &mut DbConn, ids: &[String]) -> DbResult<Vec<StoredVector>> {
+    let rows = embeddings::table
+        .filter(embeddings::memory_id.eq_any(ids))
         .select((
             embeddings::memory_id,
             embeddings::created_at,
@@ -504,13 +503,7 @@ pub(crate) fn vectors_of(
             embeddings::vector,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(id, at, dim, bytes): (String, NaiveDateTime, i32, Vec<u8>)| {
-                Ok((id, at, decode_vector(dim, &bytes)?))
-            },
-        )
-        .collect()
+    stored_vectors(rows)
 }
 
 /// The (table, dimension) pairs of an agent's stored vectors: the graphs it needs.

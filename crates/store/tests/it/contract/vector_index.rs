@@ -165,7 +165,7 @@ pub async fn the_index_follows_memories_stored_and_deleted_after_its_build(store
     let agent = new_agent(store, "indexed").await;
     let size = eliza_vector_index::ANN_MIN_VECTORS + 500;
     let (vectors, queries) = data_set(size);
-    seed(store, agent, &vectors).await;
+    let ids = seed(store, agent, &vectors).await;
     index_and_wait(store, agent, size).await;
     // Backdated: the graph follows write order, not the memory's own time.
     let mut fresh = fx::memory(agent, None, fx::t(-1_000));
@@ -189,6 +189,23 @@ pub async fn the_index_follows_memories_stored_and_deleted_after_its_build(store
         .unwrap();
     assert_eq!(hits.len(), K);
     assert!(hits.iter().all(|hit| hit.memory.id != fresh.id));
+    // A replaced vector is found by its new value (the graph takes the new version in).
+    assert!(
+        store
+            .set_memory_embedding(ids[7], &queries[1])
+            .await
+            .unwrap()
+    );
+    let hits = store
+        .search_memories(&search(agent, &queries[1]))
+        .await
+        .unwrap();
+    assert_eq!(hits[0].memory.id, ids[7]);
+    assert_eq!(
+        store.vector_index_stats(),
+        (1, size + 1),
+        "a new version adds no memory"
+    );
     // Filters the graph's candidates cannot satisfy fall back to the exact search.
     let room = fx::room(agent, None);
     store.ensure_room(&room).await.unwrap();
