@@ -3,6 +3,7 @@
 //! eliza-runtime, so the runtime crate never depends on the store, not even for its tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod composed;
 mod harness;
 mod pipeline;

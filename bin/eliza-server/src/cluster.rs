@@ -125,6 +125,18 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_shorter_than_the_renewal_can_keep_is_refused() {
+        use clap::Parser;
+        let parse = |ttl: &str| Cli::try_parse_from(["eliza-server", "--lease-ttl-ms", ttl]);
+        let Err(err) = parse("10") else {
+            panic!("a 10 ms lease was accepted");
+        };
+        let err = err.to_string();
+        assert!(err.contains("--lease-ttl-ms"), "{err}");
+        assert_eq!(parse("300").map(|cli| cli.lease_ttl_ms).ok(), Some(300));
+    }
+
+    #[test]
     fn a_cluster_bus_on_sqlite_or_an_unknown_bus_is_refused() {
         let on_sqlite = BusChoice::from_flag("postgres", SQLITE).unwrap_err();
         assert!(on_sqlite.contains("shared PostgreSQL"), "{on_sqlite}");

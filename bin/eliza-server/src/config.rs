@@ -63,8 +63,10 @@ pub struct Cli {
     pub bus_prefix: String,
 
     /// How long an agent's lease lasts without renewal (cluster mode), in milliseconds: a dead
-    /// node's agents are taken over by another node within about this time.
-    #[arg(long, env = "ELIZA_LEASE_TTL_MS", default_value_t = 15_000)]
+    /// node's agents are taken over by another node within about this time. At least 300: a
+    /// node renews every third of it, and a shorter lease expires between two database calls.
+    #[arg(long, env = "ELIZA_LEASE_TTL_MS", default_value_t = 15_000,
+          value_parser = clap::value_parser!(u64).range(300..))]
     pub lease_ttl_ms: u64,
 
     #[command(subcommand)]

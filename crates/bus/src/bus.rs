@@ -52,7 +52,7 @@ type Topics = Arc<Mutex<HashMap<Topic, broadcast::Sender<Item>>>>;
 pub struct Subscription {
     topic: Topic,
     receiver: Option<broadcast::Receiver<Item>>,
-    topics: Option<Topics>,
+    topics: Topics,
 }
 
 impl Subscription {
@@ -75,12 +75,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let Some(topics) = self.topics.take() else {
-            return;
-        };
         // Check the count under the lock that `subscribe` takes, so a topic someone is joining
         // right now is never removed.
-        let mut topics = topics.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         drop(self.receiver.take());
         if topics
             .get(&self.topic)
@@ -153,7 +150,7 @@ impl Bus for InProcessBus {
         Subscription {
             topic,
             receiver: Some(receiver),
-            topics: Some(Arc::clone(&self.topics)),
+            topics: Arc::clone(&self.topics),
         }
     }
 

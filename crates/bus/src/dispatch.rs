@@ -114,7 +114,8 @@ impl AgentInboxes {
         }
     }
 
-    /// Calls `hook` whenever a piece of work is settled (a durable queue removes it then). Set once.
+    /// Calls `hook` whenever a piece of work is settled (a durable queue removes it then), in
+    /// inboxes opened before or after. Set once.
     pub fn on_settled(&self, hook: SettledHook) {
         if self.settled.set(hook).is_err() {
             tracing::warn!("agent inboxes: a settled hook was already set; keeping the first one");
@@ -131,7 +132,7 @@ impl AgentInboxes {
             receiver,
             requeue,
             max_attempts: self.limits.max_attempts,
-            settled: self.settled.get().cloned(),
+            settled: Arc::clone(&self.settled),
         }
     }
 
@@ -186,7 +187,7 @@ pub struct Inbox {
     /// Weak, so the queue ends once it is closed and every in-flight dispatch is done.
     requeue: mpsc::WeakSender<Envelope>,
     max_attempts: u32,
-    settled: Option<SettledHook>,
+    settled: Arc<OnceLock<SettledHook>>,
 }
 
 impl Inbox {
@@ -204,7 +205,7 @@ impl Inbox {
             attempt: envelope.attempt,
             requeue: self.requeue.clone(),
             max_attempts: self.max_attempts,
-            settled: self.settled.clone(),
+            settled: Arc::clone(&self.settled),
         })
     }
 }
@@ -218,7 +219,7 @@ pub struct Delivery {
     attempt: u32,
     requeue: mpsc::WeakSender<Envelope>,
     max_attempts: u32,
-    settled: Option<SettledHook>,
+    settled: Arc<OnceLock<SettledHook>>,
 }
 
 impl Delivery {
@@ -238,7 +239,7 @@ impl Delivery {
     }
 
     fn settle(&self) {
-        if let Some(hook) = &self.settled {
+        if let Some(hook) = self.settled.get() {
             hook(self.agent, &self.work);
         }
     }
@@ -358,13 +359,14 @@ mod tests {
     #[tokio::test]
     async fn settling_is_reported_on_ack_and_on_the_last_attempt_only() {
         let inboxes = AgentInboxes::with_limits(4, Duration::from_millis(50), 2);
+        let agent = AgentId::new_random();
+        // Opened before the hook is set: it still reports.
+        let mut inbox = inboxes.open(agent);
         let settled = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&settled);
         inboxes.on_settled(Arc::new(move |agent, work| {
             seen.lock().unwrap().push((agent, work.key()));
         }));
-        let agent = AgentId::new_random();
-        let mut inbox = inboxes.open(agent);
         let (done, failing) = (work("done"), work("failing"));
         inboxes.dispatch(agent, done.clone()).await.unwrap();
         inboxes.dispatch(agent, failing.clone()).await.unwrap();

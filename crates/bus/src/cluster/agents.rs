@@ -75,6 +75,15 @@ struct State {
     drains: HashMap<AgentId, Arc<tokio::sync::Mutex<()>>>,
 }
 
+impl State {
+    /// Forgets that this node owns the agent and what it handed it; returns whether it did.
+    fn forget_owned(&mut self, agent: AgentId) -> bool {
+        self.in_flight.retain(|(owner, _)| *owner != agent);
+        self.drains.remove(&agent);
+        self.owned.remove(&agent).is_some()
+    }
+}
+
 /// The node's view of the cluster's agents.
 pub struct ClusteredAgents {
     node: NodeId,
@@ -121,10 +130,6 @@ impl ClusteredAgents {
 
     pub fn node(&self) -> NodeId {
         self.node
-    }
-
-    pub fn config(&self) -> ClusterConfig {
-        self.config
     }
 
     /// For the inboxes' [`crate::AgentInboxes::on_settled`]: settled work leaves the queue.
@@ -221,10 +226,7 @@ impl ClusteredAgents {
     /// so another node takes them over at once (a clean shutdown, not a stop of the agents).
     pub async fn hand_over(&self) {
         for agent in self.owned() {
-            self.with_state(|state| {
-                state.owned.remove(&agent);
-                state.in_flight.retain(|(owner, _)| *owner != agent);
-            });
+            self.with_state(|state| state.forget_owned(agent));
             self.local.stop(agent).await;
         }
         match self.leases.expire_leases(self.node, Utc::now()).await {
@@ -288,8 +290,7 @@ impl ClusteredAgents {
                 .map(|(agent, _)| *agent)
                 .collect();
             for agent in &lost {
-                state.owned.remove(agent);
-                state.in_flight.retain(|(owner, _)| owner != agent);
+                state.forget_owned(*agent);
             }
             lost
         });
@@ -332,10 +333,8 @@ impl ClusteredAgents {
 
     /// Takes the agent's lease and starts it here; `Ok(false)` when another node owns it.
     async fn take(&self, agent: &Agent) -> Result<bool, StartError> {
-        let now = Utc::now();
         let acquired = self
-            .leases
-            .acquire_lease(agent.id, self.node, now, self.config.until(now))
+            .acquire(agent.id)
             .await
             .map_err(|err| StartError(format!("cannot take the agent's lease: {err}")))?;
         // After the lease is written: a renewal that ran before it does not count it as lost.
@@ -372,18 +371,20 @@ impl ClusteredAgents {
 
     /// Stops an agent this node owns and gives its lease and queued work up.
     async fn stop_owned(&self, agent: AgentId) -> bool {
-        let owned = self.with_state(|state| {
-            state.in_flight.retain(|(owner, _)| *owner != agent);
-            state.owned.remove(&agent).is_some()
-        });
+        let owned = self.with_state(|state| state.forget_owned(agent));
         let stopped = self.local.stop(agent).await;
         if owned {
-            self.release(agent).await;
-            if let Err(err) = self.leases.drop_work(agent).await {
-                tracing::warn!(%agent, %err, "a stopped agent's queued work was not dropped");
-            }
+            self.give_up(agent).await;
         }
         owned || stopped
+    }
+
+    /// Releases the agent's lease for good and drops its queued work (the agent was stopped).
+    async fn give_up(&self, agent: AgentId) {
+        self.release(agent).await;
+        if let Err(err) = self.leases.drop_work(agent).await {
+            tracing::warn!(%agent, %err, "a stopped agent's queued work was not dropped");
+        }
     }
 
     async fn release(&self, agent: AgentId) {
@@ -398,13 +399,10 @@ impl ClusteredAgents {
     async fn stop_remote(&self, agent: AgentId, lease: Lease) -> bool {
         if !lease.is_live(Utc::now()) {
             // Its owner died: take the lease only to give it up.
-            if !self.take_lease_only(agent).await {
+            if !matches!(self.acquire(agent).await, Ok(Acquired::Held(_))) {
                 return false;
             }
-            self.release(agent).await;
-            if let Err(err) = self.leases.drop_work(agent).await {
-                tracing::warn!(%agent, %err, "a stopped agent's queued work was not dropped");
-            }
+            self.give_up(agent).await;
             return true;
         }
         self.command(lease.node_id, Command::Stop { agent });
@@ -421,14 +419,11 @@ impl ClusteredAgents {
         false
     }
 
-    async fn take_lease_only(&self, agent: AgentId) -> bool {
+    async fn acquire(&self, agent: AgentId) -> eliza_domain::StoreResult<Acquired> {
         let now = Utc::now();
-        matches!(
-            self.leases
-                .acquire_lease(agent, self.node, now, self.config.until(now))
-                .await,
-            Ok(Acquired::Held(_))
-        )
+        self.leases
+            .acquire_lease(agent, self.node, now, self.config.until(now))
+            .await
     }
 
     async fn reload(&self, agent: AgentId) {
@@ -448,10 +443,7 @@ impl ClusteredAgents {
 
     /// Hands the agent's queued work to its local inbox, in order, once each.
     async fn drain(&self, agent: AgentId) {
-        let Some((owned, lock)) = self.with_state(|state| {
-            let owned = state.owned.get(&agent).copied()?;
-            Some((owned, Arc::clone(state.drains.entry(agent).or_default())))
-        }) else {
+        let Some((owned, lock)) = self.drain_lock(agent) else {
             return;
         };
         let _one_at_a_time = lock.lock().await;
@@ -463,39 +455,56 @@ impl ClusteredAgents {
             }
         };
         for item in queued {
-            if !self.with_state(|state| state.in_flight.insert((agent, item.key.clone()))) {
+            let work: AgentWork = match serde_json::from_value(item.payload) {
+                Ok(work) => work,
+                Err(err) => {
+                    tracing::warn!(%agent, key = item.key, %err, "unreadable queued work dropped");
+                    self.finish(agent, item.key).await;
+                    continue;
+                }
+            };
+            if item.created_at < owned.since && self.already_answered(agent, &work).await {
+                self.finish(agent, item.key).await;
                 continue;
             }
-            if let Err(err) = self.hand_to_inbox(agent, owned, item).await {
-                tracing::warn!(%agent, %err, "queued work not handed to the agent; it stays queued");
+            if !self.hand(agent, item.key, work).await {
                 break;
             }
         }
     }
 
-    async fn hand_to_inbox(
-        &self,
-        agent: AgentId,
-        owned: Owned,
-        item: QueuedWork,
-    ) -> Result<(), DispatchError> {
-        let work: AgentWork = match serde_json::from_value(item.payload) {
-            Ok(work) => work,
-            Err(err) => {
-                tracing::warn!(%agent, key = item.key, %err, "unreadable queued work dropped");
-                self.finish(agent, item.key).await;
-                return Ok(());
-            }
+    /// Hands work queued just now for an agent this node owns straight to its inbox, without
+    /// reading the queue back (the queue keeps it until it is settled).
+    async fn hand_now(&self, agent: AgentId, key: String, work: AgentWork) {
+        let Some((_, lock)) = self.drain_lock(agent) else {
+            return;
         };
-        if item.created_at < owned.since && self.already_answered(agent, &work).await {
-            self.finish(agent, item.key).await;
-            return Ok(());
+        let _one_at_a_time = lock.lock().await;
+        self.hand(agent, key, work).await;
+    }
+
+    /// Whether the agent is owned here, with the lock that orders its hand-offs.
+    fn drain_lock(&self, agent: AgentId) -> Option<(Owned, Arc<tokio::sync::Mutex<()>>)> {
+        self.with_state(|state| {
+            let owned = state.owned.get(&agent).copied()?;
+            Some((owned, Arc::clone(state.drains.entry(agent).or_default())))
+        })
+    }
+
+    /// Puts the work in the agent's inbox unless it is there already; false when the inbox
+    /// refused it (it stays queued for the next drain).
+    async fn hand(&self, agent: AgentId, key: String, work: AgentWork) -> bool {
+        if !self.with_state(|state| state.in_flight.insert((agent, key.clone()))) {
+            return true;
         }
-        let dispatched = self.inboxes.dispatch(agent, work).await;
-        if dispatched.is_err() {
-            self.with_state(|state| state.in_flight.remove(&(agent, item.key)));
+        match self.inboxes.dispatch(agent, work).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(%agent, %err, "queued work not handed to the agent; it stays queued");
+                self.with_state(|state| state.in_flight.remove(&(agent, key)));
+                false
+            }
         }
-        dispatched
     }
 
     /// Whether the agent (under a previous owner) already replied to the message.
@@ -614,9 +623,10 @@ impl AgentDispatch for ClusteredAgents {
         let owner = self
             .owner_of(agent)
             .ok_or(DispatchError::NotRunning(agent))?;
+        let key = work.key();
         let queued = QueuedWork {
             agent_id: agent,
-            key: work.key(),
+            key: key.clone(),
             payload: serde_json::to_value(&work)
                 .map_err(|err| DispatchError::Unreachable(agent, err.to_string()))?,
             created_at: Utc::now(),
@@ -626,7 +636,7 @@ impl AgentDispatch for ClusteredAgents {
             .await
             .map_err(|err| DispatchError::Unreachable(agent, err.to_string()))?;
         if owner == self.node {
-            self.drain(agent).await;
+            self.hand_now(agent, key, work).await;
         } else {
             self.command(owner, Command::Work { agent });
         }

@@ -19,7 +19,9 @@ pub struct NatsBackplane {
 }
 
 impl NatsBackplane {
-    /// Connects to `url`; subjects start with `prefix` (one cluster per prefix on a shared server).
+    /// Connects to `url`, failing at once when it cannot be reached (so a misconfigured node does
+    /// not start); subjects start with `prefix` (one cluster per prefix on a shared server).
+    /// Later losses of the link are retried by the client.
     pub async fn connect(
         url: &str,
         prefix: &str,
@@ -47,7 +49,6 @@ impl NatsBackplane {
         };
         let client = ConnectOptions::new()
             .name(format!("eliza-server {node}"))
-            .retry_on_initial_connect()
             .event_callback(on_event)
             .connect(url)
             .await
@@ -121,5 +122,27 @@ impl Backplane for NatsBackplane {
 
     fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn an_unreachable_server_fails_the_start_at_once() {
+        let connecting =
+            NatsBackplane::connect("nats://127.0.0.1:1", "eliza", NodeId::new_random());
+        let outcome = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .expect("connect kept retrying instead of failing");
+        let Err(err) = outcome else {
+            panic!("connected to nothing");
+        };
+        assert!(
+            err.contains("cannot connect to NATS at nats://127.0.0.1:1"),
+            "{err}"
+        );
     }
 }

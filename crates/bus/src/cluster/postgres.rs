@@ -188,3 +188,22 @@ impl Link {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_database_fails_the_start_and_names_the_alternatives() {
+        let connecting =
+            PgBackplane::connect("postgres://eliza@127.0.0.1:1/eliza", NodeId::new_random());
+        let outcome = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .expect("connect did not give up");
+        let Err(err) = outcome else {
+            panic!("connected to nothing");
+        };
+        assert!(err.contains("cannot open the LISTEN connection"), "{err}");
+        assert!(err.contains("--bus nats://"), "{err}");
+    }
+}
