@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use eliza_bus::responder::spawn_echo_responder;
-use eliza_bus::{AgentDispatch, AgentInboxes, AgentOutbox, InProcessBus};
+use eliza_bus::{AgentDispatch, AgentInboxes, AgentOutbox};
 use eliza_domain::lifecycle::{AgentLifecycle, StartError, StatusRegistry};
 use eliza_domain::store::Store;
 use eliza_domain::{Agent, AgentId, AgentStatus};
@@ -34,17 +34,7 @@ pub fn app_state(
     );
     let inboxes = AgentInboxes::new();
     let agents = Arc::new(EchoAgents::new(inboxes.clone()));
-    let state = match cluster {
-        Some(setup) => AppState::with_cluster(store, config, logs, agents.clone(), inboxes, setup),
-        None => AppState::with_ports(
-            store,
-            agents.clone(),
-            config,
-            logs,
-            Arc::new(InProcessBus::new()),
-            Arc::new(inboxes),
-        ),
-    };
+    let state = AppState::with_local_agents(store, config, logs, agents.clone(), inboxes, cluster);
     agents.set_outbox(state.agent_outbox());
     state
 }

@@ -190,6 +190,30 @@ impl AppState {
         Self::with_runtime_on(store, config, logs, runtime, None)
     }
 
+    /// The state with this node's own agents (`local`, fed through `inboxes`): on a single node
+    /// (`cluster: None`, an in-process bus) or as one node of a cluster. Hand the agents
+    /// [`AppState::agent_outbox`] afterwards.
+    pub fn with_local_agents(
+        store: Arc<dyn Store>,
+        config: HttpConfig,
+        logs: LogBuffer,
+        local: Arc<dyn AgentLifecycle>,
+        inboxes: AgentInboxes,
+        cluster: Option<crate::cluster::ClusterSetup>,
+    ) -> Self {
+        match cluster {
+            Some(setup) => Self::with_cluster(store, config, logs, local, inboxes, setup),
+            None => Self::with_ports(
+                store,
+                local,
+                config,
+                logs,
+                Arc::new(InProcessBus::new()),
+                Arc::new(inboxes),
+            ),
+        }
+    }
+
     /// [`AppState::with_runtime`] on a single node (`cluster: None`) or as one node of a cluster.
     pub fn with_runtime_on(
         store: Arc<dyn Store>,
@@ -204,19 +228,8 @@ impl AppState {
             inboxes.clone(),
             runtime,
         ));
-        let mut state = match cluster {
-            Some(setup) => {
-                Self::with_cluster(store, config, logs, registry.clone(), inboxes, setup)
-            }
-            None => Self::with_ports(
-                store,
-                registry.clone(),
-                config,
-                logs,
-                Arc::new(InProcessBus::new()),
-                Arc::new(inboxes),
-            ),
-        };
+        let mut state =
+            Self::with_local_agents(store, config, logs, registry.clone(), inboxes, cluster);
         registry.set_outbox(state.agent_outbox());
         state.runtimes = Some(registry);
         state
