@@ -153,16 +153,11 @@ for (const backend of BACKENDS) {
       const sent = [];
       for (let i = 0; i < 10; i++) {
         const text = `hello ${i}`;
-        const posted = Date.now();
-        const reply = await expectOk(A, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-          author_id: me,
-          content: text,
-          message_server_id: DEFAULT_SERVER,
-          source_type: "eliza_gui",
-        }, 201);
-        sent.push(reply.data.id);
+        const postedAt = Date.now();
+        const posted = await postMessage(A, channelId, me, text);
+        sent.push(posted.data.id);
         const own = await onC.recorder.next("messageBroadcast", (p) => p?.text === text);
-        latencies.push(Date.now() - posted);
+        latencies.push(Date.now() - postedAt);
         const echo = await onC.recorder.next("messageBroadcast", (p) => p?.text === `echo: ${text}`, REPLY_WAIT_MS);
         assert.equal(echo.payload.senderId, agent);
         assert.ok(own.index < echo.index);
@@ -188,13 +183,8 @@ for (const backend of BACKENDS) {
       const sent = [];
       for (const [i, node] of [A, C, A].entries()) {
         const text = `while B is down ${i}`;
-        const reply = await expectOk(node, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-          author_id: me,
-          content: text,
-          message_server_id: DEFAULT_SERVER,
-          source_type: "eliza_gui",
-        }, 201);
-        sent.push(reply.data.id);
+        const posted = await postMessage(node, channelId, me, text);
+        sent.push(posted.data.id);
       }
       for (let i = 0; i < sent.length; i++) {
         await onC.recorder.next("messageBroadcast", (p) => p?.text === `echo: while B is down ${i}`, FAILOVER_LIMIT_MS);
@@ -206,13 +196,8 @@ for (const backend of BACKENDS) {
       assert.ok([A.id, C.id].includes(owner), `the new owner ${owner} is A or C`);
       // The new owner answers new messages, once.
       const text = "after the takeover";
-      const reply = await expectOk(C, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-        author_id: me,
-        content: text,
-        message_server_id: DEFAULT_SERVER,
-        source_type: "eliza_gui",
-      }, 201);
-      sent.push(reply.data.id);
+      const posted = await postMessage(C, channelId, me, text);
+      sent.push(posted.data.id);
       await onC.recorder.next("messageBroadcast", (p) => p?.text === `echo: ${text}`, REPLY_WAIT_MS);
       await assertAnsweredOnce(A, channelId, agent, [...before, ...sent]);
       shared.afterKill = sent;
@@ -243,13 +228,8 @@ for (const backend of BACKENDS) {
       const sent = [];
       try {
         await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS));
-        const reply = await expectOk(C, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-          author_id: me,
-          content: "while A is paused",
-          message_server_id: DEFAULT_SERVER,
-          source_type: "eliza_gui",
-        }, 201);
-        sent.push(reply.data.id);
+        const posted = await postMessage(C, channelId, me, "while A is paused");
+        sent.push(posted.data.id);
         await onC.recorder.next("messageBroadcast", (p) => p?.text === "echo: while A is paused", FAILOVER_LIMIT_MS);
         assert.equal(ownerOf(agent), C.id, "C took the agent over");
       } finally {
@@ -259,13 +239,8 @@ for (const backend of BACKENDS) {
       await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS));
       assert.equal(ownerOf(agent), C.id, "the lease stays with C");
       const text = "after A resumed";
-      const reply = await expectOk(A, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-        author_id: me,
-        content: text,
-        message_server_id: DEFAULT_SERVER,
-        source_type: "eliza_gui",
-      }, 201);
-      sent.push(reply.data.id);
+      const posted = await postMessage(A, channelId, me, text);
+      sent.push(posted.data.id);
       await onC.recorder.next("messageBroadcast", (p) => p?.text === `echo: ${text}`, REPLY_WAIT_MS);
       await assertAnsweredOnce(C, channelId, agent, [...before, ...shared.afterKill, ...sent]);
     });
@@ -284,12 +259,7 @@ for (const backend of BACKENDS) {
       await C.stop();
       delete nodes.C;
       const text = "after C shut down";
-      await expectOk(A, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
-        author_id: me,
-        content: text,
-        message_server_id: DEFAULT_SERVER,
-        source_type: "eliza_gui",
-      }, 201);
+      await postMessage(A, channelId, me, text);
       await onA.recorder.next("messageBroadcast", (p) => p?.text === `echo: ${text}`, LEASE_TTL_MS);
       console.log(`[${backend.name}] handover on a clean shutdown: ${Date.now() - stopping} ms from SIGTERM to the answer`);
       assert.equal(ownerOf(agent), A.id);
@@ -301,6 +271,16 @@ function leaseDatabase(name) {
   const url = new URL(DATABASE_URL);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** Posts `text` as the user `me` into the channel, through `node`'s HTTP API; resolves the body. */
+function postMessage(node, channelId, me, text) {
+  return expectOk(node, "POST", `/api/messaging/central-channels/${channelId}/messages`, {
+    author_id: me,
+    content: text,
+    message_server_id: DEFAULT_SERVER,
+    source_type: "eliza_gui",
+  }, 201);
 }
 
 /** Every message in `sent` has exactly one reply from `agent`, and no reply is extra. */
