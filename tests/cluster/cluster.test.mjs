@@ -172,6 +172,37 @@ for (const backend of BACKENDS) {
       shared = { agent, channelId, me, onC, sent };
     });
 
+    test("sessions and jobs made on one node are served by every node", async (t) => {
+      if (skip) return t.skip(skip);
+      const { A, B, C } = nodes;
+      const { agent } = shared;
+      const userId = randomUUID();
+      const session = await expectOk(A, "POST", "/api/messaging/sessions", { agentId: agent, userId }, 201);
+      const sessionPath = `/api/messaging/sessions/${session.sessionId}`;
+      await expectOk(C, "POST", `${sessionPath}/messages`, { content: "in a session" }, 201);
+      const seen = await expectOk(B, "GET", sessionPath);
+      assert.equal(seen.sessionId, session.sessionId);
+      assert.equal(seen.channelId, session.channelId);
+      assert.ok(Date.parse(seen.lastActivity) >= Date.parse(session.createdAt), JSON.stringify(seen));
+      await eventually("the session's reply, read on B", async () => {
+        const { body } = await api(B, "GET", `${sessionPath}/messages`);
+        return body?.messages?.some((m) => m.content === "echo: in a session");
+      });
+
+      const job = await expectOk(A, "POST", "/api/messaging/jobs", { agentId: agent, userId, content: "a job" }, 201);
+      const done = await eventually("the job, polled on C, to complete", async () => {
+        const { body } = await api(C, "GET", `/api/messaging/jobs/${job.jobId}`);
+        return body?.status === "completed" && body;
+      }, REPLY_WAIT_MS);
+      assert.equal(done.result.message.content, "echo: a job");
+      const listed = await expectOk(B, "GET", "/api/messaging/jobs?status=completed");
+      assert.ok(listed.jobs.some((j) => j.jobId === job.jobId), JSON.stringify(listed));
+
+      await expectOk(C, "DELETE", sessionPath);
+      const gone = await api(A, "GET", sessionPath);
+      assert.equal(gone.status, 404, JSON.stringify(gone.body));
+    });
+
     test("killing B hands its agent over within the lease time; nothing answered twice or lost", async (t) => {
       if (skip) return t.skip(skip);
       const { A, B, C } = nodes;

@@ -1,7 +1,7 @@
 //! `/api/messaging/jobs` (API spec §2.3.5): jobs complete with the agent's reply (the 1.7.2 bug is
 //! fixed), time out when no reply comes, and every validation error has its 1.7.2 text.
 
-use crate::messaging_fixture::{MessagingApp, echo_of, user_id};
+use crate::messaging_fixture::{MessagingApp, UnreachableRecords, echo_of, user_id};
 use crate::support::Reply;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
@@ -9,7 +9,7 @@ use eliza_bus::{AgentOutbox, AgentWork, NewMessage};
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::{AgentId, MessageServerId};
-use eliza_http::jobs::{NewJob, TIMEOUT_ERROR};
+use eliza_http::jobs::{JobRegistry, NewJob, TIMEOUT_ERROR};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -259,19 +259,24 @@ async fn a_poll_after_the_expiry_reports_a_timeout_at_once() {
     let agent = silent_agent(&app, "Silent").await;
     // A job whose waiting task is not due yet, but whose expiry has passed.
     let now = chrono::Utc::now().timestamp_millis();
-    let job = app.state.jobs.create(
-        NewJob {
-            id: uuid::Uuid::new_v4(),
-            agent_id: agent,
-            user_id: user_id(),
-            channel_id: eliza_domain::ChannelId::new_random(),
-            prompt: "old".to_owned(),
-            metadata: json!({}),
-            timeout_ms: 1_000,
-        },
-        now - 5_000,
-    );
-    app.state.jobs.start_processing(job.id);
+    let job = app
+        .state
+        .jobs
+        .create(
+            NewJob {
+                id: uuid::Uuid::new_v4(),
+                agent_id: agent,
+                user_id: user_id(),
+                channel_id: eliza_domain::ChannelId::new_random(),
+                prompt: "old".to_owned(),
+                metadata: json!({}),
+                timeout_ms: 1_000,
+            },
+            now - 5_000,
+        )
+        .await
+        .unwrap();
+    app.state.jobs.start_processing(job.id).await.unwrap();
 
     let reply = app.get(&format!("{JOBS}/{}", job.id)).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -286,7 +291,11 @@ async fn a_poll_after_the_expiry_reports_a_timeout_at_once() {
         created_at: now,
         metadata: None,
     };
-    app.state.jobs.complete(job.id, reply_message, now);
+    app.state
+        .jobs
+        .complete(job.id, reply_message, now)
+        .await
+        .unwrap();
     let reply = app.get(&format!("{JOBS}/{}", job.id)).await;
     assert_eq!(reply.json["status"], json!("timeout"));
     assert!(reply.json.get("result").is_none());
@@ -638,4 +647,35 @@ async fn every_validation_error_has_its_text() {
         json!(2),
         "only valid jobs are kept"
     );
+}
+
+/// The jobs' database is out of reach (a cluster node cut off): every route answers 503, and a
+/// refused job leaves no channel behind.
+#[actix_web::test]
+async fn jobs_answer_503_while_their_database_is_out_of_reach() {
+    let (mut app, agent) = app_with_echo().await;
+    app.app.state.jobs = Arc::new(JobRegistry::with_records(
+        Arc::new(UnreachableRecords),
+        10,
+        60_000,
+    ));
+    let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+    let reply = app
+        .post(
+            JOBS,
+            json!({"agentId": agent, "userId": user_id(), "content": "hello?"}),
+        )
+        .await;
+    assert_error(&reply, unavailable, "Database not available");
+    let server = MessageServerId(DEFAULT_SERVER_ID);
+    let channels = app.state.store.list_server_channels(server).await.unwrap();
+    assert!(channels.is_empty(), "{channels:?}");
+    let known_id = "0b2f7e7c-5a8e-4d43-9a39-3f5f1f1f2b44";
+    for path in [
+        JOBS.to_owned(),
+        format!("{JOBS}/health"),
+        format!("{JOBS}/{known_id}"),
+    ] {
+        assert_error(&app.get(&path).await, unavailable, "Database not available");
+    }
 }

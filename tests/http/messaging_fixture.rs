@@ -3,16 +3,19 @@
 
 use crate::support::{Reply, TestApp};
 use actix_web::test::TestRequest;
+use chrono::{DateTime, Utc};
 use eliza_bus::responder::spawn_echo_responder;
 use eliza_bus::{
     AgentInboxes, AgentOutbox, Bus, BusEvent, BusMessage, InProcessBus, MessageOrigin, Received,
     Subscription, Topic,
 };
-use eliza_domain::{AgentId, ChannelId};
+use eliza_domain::records::{RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::{AgentId, ChannelId, StoreError, StoreResult};
 use serde_json::{Value, json};
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 pub use eliza_bus::responder::echo_of;
 
@@ -187,4 +190,42 @@ pub async fn assert_no_server_error(
             }
         }
     }
+}
+
+/// Shared records whose database is out of reach: every call fails as a down database does.
+pub struct UnreachableRecords;
+
+#[async_trait::async_trait]
+impl RecordStore for UnreachableRecords {
+    async fn insert_record(&self, _: &SharedRecord) -> StoreResult<bool> {
+        Err(down())
+    }
+    async fn get_record(&self, _: RecordKind, _: Uuid) -> StoreResult<Option<SharedRecord>> {
+        Err(down())
+    }
+    async fn swap_record(&self, _: &SharedRecord) -> StoreResult<bool> {
+        Err(down())
+    }
+    async fn delete_record(&self, _: RecordKind, _: Uuid) -> StoreResult<bool> {
+        Err(down())
+    }
+    async fn purge_records(&self, _: RecordKind, _: DateTime<Utc>) -> StoreResult<u64> {
+        Err(down())
+    }
+    async fn list_records(
+        &self,
+        _: RecordKind,
+        _: Option<&str>,
+        _: RecordOrder,
+        _: i64,
+    ) -> StoreResult<Vec<SharedRecord>> {
+        Err(down())
+    }
+    async fn count_records(&self, _: RecordKind) -> StoreResult<Vec<(String, i64)>> {
+        Err(down())
+    }
+}
+
+fn down() -> StoreError {
+    StoreError::Unavailable("connection refused".to_owned())
 }

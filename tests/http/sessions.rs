@@ -3,7 +3,7 @@
 //! renewal timing is covered by the unit tests of `eliza_http::sessions` (injected clocks); here
 //! expired sessions are planted in the registry directly.
 
-use crate::messaging_fixture::{MessagingApp, echo_of, user_id};
+use crate::messaging_fixture::{MessagingApp, UnreachableRecords, echo_of, user_id};
 use crate::support::Reply;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
@@ -11,8 +11,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use eliza_domain::ids::DEFAULT_SERVER_ID;
 use eliza_domain::messaging::CentralMessage;
 use eliza_domain::{AgentId, ChannelId, MessageId, MessageServerId};
-use eliza_http::sessions::{Session, SessionConfig, TimeoutConfig};
+use eliza_http::sessions::{Session, SessionConfig, SessionRegistry, TimeoutConfig};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 const BASE: &str = "/api/messaging/sessions";
@@ -62,7 +63,12 @@ async fn create_session(app: &MessagingApp, agent: AgentId, extra: Value) -> (Va
 }
 
 /// A session planted in the registry with chosen times (expired ones, old ones).
-fn plant(app: &MessagingApp, created: DateTime<Utc>, expires: DateTime<Utc>, max: f64) -> String {
+async fn plant(
+    app: &MessagingApp,
+    created: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    max: f64,
+) -> String {
     let timeout = TimeoutConfig {
         timeout_minutes: 30.0,
         auto_renew: true,
@@ -82,14 +88,15 @@ fn plant(app: &MessagingApp, created: DateTime<Utc>, expires: DateTime<Utc>, max
     app.state
         .sessions
         .insert(session, created)
+        .await
         .expect("room for the session");
     id
 }
 
-fn expired_session(app: &MessagingApp) -> (String, DateTime<Utc>) {
+async fn expired_session(app: &MessagingApp) -> (String, DateTime<Utc>) {
     let created = Utc::now() - TimeDelta::hours(2);
     let expired_at = created + TimeDelta::minutes(30);
-    (plant(app, created, expired_at, 720.0), expired_at)
+    (plant(app, created, expired_at, 720.0).await, expired_at)
 }
 
 /// 404 `SESSION_NOT_FOUND` for the session `id` as the client wrote it.
@@ -156,13 +163,13 @@ async fn health_counts_active_and_expiring_sessions() {
 
     create_session(&app, agent, json!({})).await;
     let now = Utc::now();
-    plant(&app, now, now + TimeDelta::minutes(2), 720.0);
-    expired_session(&app);
+    plant(&app, now, now + TimeDelta::minutes(2), 720.0).await;
+    expired_session(&app).await;
     let health = app.get(&format!("{BASE}/health")).await;
     assert_eq!(health.json["activeSessions"], 2, "{}", health.json);
     assert_eq!(health.json["expiringSoon"], 1, "{}", health.json);
     assert_eq!(
-        app.state.sessions.len(),
+        app.state.sessions.count().await.unwrap(),
         2,
         "the expired session was dropped"
     );
@@ -420,7 +427,7 @@ async fn create_needs_a_running_agent() {
         "AGENT_NOT_FOUND",
         &format!("Agent with ID '{UNKNOWN_ID}' not found"),
     );
-    assert!(app.state.sessions.is_empty());
+    assert_eq!(app.state.sessions.count().await.unwrap(), 0);
 }
 
 #[actix_web::test]
@@ -543,7 +550,7 @@ async fn create_refuses_bad_metadata_and_timeout_config() {
             "Invalid timeout configuration: Invalid timeout configuration format",
         );
     }
-    assert!(app.state.sessions.is_empty());
+    assert_eq!(app.state.sessions.count().await.unwrap(), 0);
 }
 
 // ---------------------------------------------------------------- list and get
@@ -561,7 +568,7 @@ async fn list_shows_live_sessions_and_counts_expired_ones() {
 
     let (_, first) = create_session(&app, agent, json!({})).await;
     let (_, second) = create_session(&app, agent, json!({})).await;
-    expired_session(&app);
+    expired_session(&app).await;
     let listed = app.get(BASE).await;
     assert_eq!(listed.status, StatusCode::OK);
     assert_eq!(listed.json["total"], 2);
@@ -637,7 +644,7 @@ async fn get_answers_404_for_unknown_ids_and_410_once_for_expired_ones() {
     let reply = app.get(&format!("{BASE}/not-a-uuid")).await;
     assert_not_found(&reply, "not-a-uuid");
 
-    let (id, expired_at) = expired_session(&app);
+    let (id, expired_at) = expired_session(&app).await;
     let reply = app.get(&format!("{BASE}/{id}")).await;
     assert_expired(&reply, &id, expired_at);
     let reply = app.get(&format!("{BASE}/{id}")).await;
@@ -867,7 +874,7 @@ async fn send_to_unknown_expired_or_orphaned_sessions() {
         .await;
     assert_not_found(&reply, "nope");
 
-    let (id, expired_at) = expired_session(&app);
+    let (id, expired_at) = expired_session(&app).await;
     let reply = app
         .post(&format!("{BASE}/{id}/messages"), body.clone())
         .await;
@@ -1008,7 +1015,7 @@ async fn messages_refuse_bad_timestamps_and_unknown_sessions() {
     }
     let reply = messages_of(&app, UNKNOWN_ID, "").await;
     assert_not_found(&reply, UNKNOWN_ID);
-    let (expired, expired_at) = expired_session(&app);
+    let (expired, expired_at) = expired_session(&app).await;
     let reply = messages_of(&app, &expired, "").await;
     assert_expired(&reply, &expired, expired_at);
 }
@@ -1042,13 +1049,13 @@ async fn renew_errors() {
         .post(&format!("{BASE}/{UNKNOWN_ID}/renew"), json!({}))
         .await;
     assert_not_found(&reply, UNKNOWN_ID);
-    let (id, expired_at) = expired_session(&app);
+    let (id, expired_at) = expired_session(&app).await;
     let reply = app.post(&format!("{BASE}/{id}/renew"), json!({})).await;
     assert_expired(&reply, &id, expired_at);
 
     // Alive (its expiry was set by hand) but past its maximum duration of 60 minutes.
     let created = Utc::now() - TimeDelta::minutes(90);
-    let id = plant(&app, created, Utc::now() + TimeDelta::minutes(10), 60.0);
+    let id = plant(&app, created, Utc::now() + TimeDelta::minutes(10), 60.0).await;
     let reply = app.post(&format!("{BASE}/{id}/renew"), json!({})).await;
     assert_error(
         &reply,
@@ -1124,7 +1131,7 @@ async fn timeout_update_errors() {
         .patch(&format!("{BASE}/{UNKNOWN_ID}/timeout"), json!({}))
         .await;
     assert_not_found(&reply, UNKNOWN_ID);
-    let (expired, expired_at) = expired_session(&app);
+    let (expired, expired_at) = expired_session(&app).await;
     let reply = app
         .patch(
             &format!("{BASE}/{expired}/timeout"),
@@ -1147,7 +1154,7 @@ async fn heartbeat_records_activity_and_renews() {
         .post(&format!("{BASE}/{UNKNOWN_ID}/heartbeat"), json!({}))
         .await;
     assert_not_found(&reply, UNKNOWN_ID);
-    let (expired, expired_at) = expired_session(&app);
+    let (expired, expired_at) = expired_session(&app).await;
     let reply = app
         .post(&format!("{BASE}/{expired}/heartbeat"), json!({}))
         .await;
@@ -1183,7 +1190,7 @@ async fn delete_forgets_the_session_but_keeps_its_channel() {
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
     // An expired session can still be deleted.
-    let (expired, _) = expired_session(&app);
+    let (expired, _) = expired_session(&app).await;
     assert_eq!(
         app.delete(&format!("{BASE}/{expired}")).await.status,
         StatusCode::OK
@@ -1191,4 +1198,34 @@ async fn delete_forgets_the_session_but_keeps_its_channel() {
     // `health` is a session id for every method but GET, as in Express.
     let reply = app.delete(&format!("{BASE}/health")).await;
     assert_not_found(&reply, "health");
+}
+
+/// The sessions' database is out of reach (a cluster node cut off): every route answers 503 in
+/// the sessions envelope, and a refused session leaves no channel behind.
+#[actix_web::test]
+async fn sessions_answer_503_while_their_database_is_out_of_reach() {
+    let (mut app, agent) = app_with_agent().await;
+    app.app.state.sessions = Arc::new(SessionRegistry::with_records(
+        &SessionConfig::default(),
+        Arc::new(UnreachableRecords),
+    ));
+    let message = "Sessions are unavailable right now; try again later";
+    let created = app
+        .post(BASE, json!({"agentId": agent, "userId": user_id()}))
+        .await;
+    assert_error(&created, 503, "SERVICE_UNAVAILABLE", message);
+    let server = MessageServerId(DEFAULT_SERVER_ID);
+    let channels = app.state.store.list_server_channels(server).await.unwrap();
+    assert!(channels.is_empty(), "{channels:?}");
+
+    let session = format!("{BASE}/{UNKNOWN_ID}");
+    for path in [BASE.to_owned(), format!("{BASE}/health"), session.clone()] {
+        assert_error(&app.get(&path).await, 503, "SERVICE_UNAVAILABLE", message);
+    }
+    let sent = app
+        .post(&format!("{session}/messages"), json!({"content": "hi"}))
+        .await;
+    assert_error(&sent, 503, "SERVICE_UNAVAILABLE", message);
+    let deleted = app.call(TestRequest::delete().uri(&session)).await;
+    assert_error(&deleted, 503, "SERVICE_UNAVAILABLE", message);
 }

@@ -4,6 +4,7 @@ use crate::config::Cli;
 use eliza_bus::cluster::{Backplane, ClusterConfig, Incoming};
 use eliza_domain::cluster::{ClusterStore, NodeId};
 use eliza_http::cluster::ClusterSetup;
+use eliza_store::DieselStore;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -59,7 +60,7 @@ pub async fn setup(
     choice: &BusChoice,
     cli: &Cli,
     database_url: &str,
-    leases: Arc<dyn ClusterStore>,
+    store: Arc<DieselStore>,
 ) -> Result<Option<ClusterSetup>, String> {
     let node = NodeId::new_random();
     let (backplane, incoming): (Arc<dyn Backplane>, mpsc::Receiver<Incoming>) = match choice {
@@ -77,7 +78,8 @@ pub async fn setup(
         node,
         backplane,
         incoming,
-        leases,
+        leases: Arc::clone(&store) as Arc<dyn ClusterStore>,
+        records: store,
         config: ClusterConfig::with_lease_ttl(Duration::from_millis(cli.lease_ttl_ms)),
     }))
 }

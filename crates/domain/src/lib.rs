@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod memory;
 pub mod messaging;
+pub mod records;
 pub mod secrets;
 pub mod store;
 pub mod task;

@@ -2,7 +2,9 @@
 //! a [`ClusterBus`] for fan-out and [`ClusteredAgents`] for agent ownership (see
 //! `eliza_bus::cluster`). The node reads what ids-only events name from its own store.
 
+use crate::jobs::{DEFAULT_RETENTION_MS, JobRegistry, MAX_JOBS};
 use crate::messaging::render::channel_json;
+use crate::sessions::SessionRegistry;
 use crate::state::AppState;
 use async_trait::async_trait;
 use eliza_bus::cluster::{
@@ -12,6 +14,7 @@ use eliza_bus::cluster::{
 use eliza_bus::{AgentInboxes, AgentOutbox, BusMessage};
 use eliza_domain::cluster::{ClusterStore, NodeId};
 use eliza_domain::lifecycle::AgentLifecycle;
+use eliza_domain::records::RecordStore;
 use eliza_domain::{ChannelId, MessageId, Store};
 use serde_json::Value;
 use std::sync::Arc;
@@ -24,6 +27,8 @@ pub struct ClusterSetup {
     /// What the backplane hears from the other nodes.
     pub incoming: mpsc::Receiver<Incoming>,
     pub leases: Arc<dyn ClusterStore>,
+    /// Where the messaging API's sessions and jobs live, so that every node serves them.
+    pub records: Arc<dyn RecordStore>,
     pub config: ClusterConfig,
 }
 
@@ -105,6 +110,15 @@ impl AppState {
             Some(Arc::clone(&agents)),
         ));
         drop(agents.spawn_ticker());
+        state.sessions = Arc::new(SessionRegistry::with_records(
+            state.sessions.config(),
+            Arc::clone(&setup.records),
+        ));
+        state.jobs = Arc::new(JobRegistry::with_records(
+            setup.records,
+            MAX_JOBS,
+            DEFAULT_RETENTION_MS,
+        ));
         state.cluster = Some(ClusterHandle {
             agents,
             backplane: setup.backplane,

@@ -1,20 +1,23 @@
-//! In-memory job registry for `/api/messaging/jobs` (API spec §2.3.5).
+//! Job registry for `/api/messaging/jobs` (API spec §2.3.5).
 //!
 //! A job is one question to one agent: `pending` while its channel is created, `processing` while
 //! the agent is asked, then `completed` (the reply arrived), `failed` or `timeout`. A finished job
 //! never changes again, so a reply that arrives after the job timed out is ignored.
 //!
-//! Like 1.7.2 the registry lives in memory only. It holds at most [`MAX_JOBS`] jobs (the oldest
-//! finished jobs make room first) and forgets a finished job [`DEFAULT_RETENTION_MS`] after its
-//! expiry (1.7.2's cleanup timer drops them within a minute of their expiry). Every method takes
-//! the current time (epoch milliseconds), so the rules are testable without a clock.
+//! On a single node the registry lives in memory, as in 1.7.2; in a cluster it lives in the shared
+//! database, so a job created on one node is polled on any other. It holds at most [`MAX_JOBS`]
+//! jobs (the oldest finished jobs make room first) and forgets a finished job
+//! [`DEFAULT_RETENTION_MS`] after its expiry (1.7.2's cleanup timer drops them within a minute of
+//! their expiry). Every method takes the current time (epoch milliseconds), so the rules are
+//! testable without a clock.
 
 use crate::sessions::js_number;
-use eliza_domain::{AgentId, ChannelId, MessageId};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use eliza_domain::records::{MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::{AgentId, ChannelId, MessageId, StoreError, StoreResult};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -35,7 +38,7 @@ const SWEEP_EVERY_MS: i64 = 1_000;
 pub const TIMEOUT_ERROR: &str = "Job timed out waiting for agent response";
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Pending,
@@ -80,7 +83,7 @@ impl JobStatus {
 }
 
 /// The agent's reply as a job reports it (`result.message`).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReply {
     #[schema(value_type = Uuid)]
@@ -94,7 +97,7 @@ pub struct JobReply {
 }
 
 /// `result` of a completed job.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobResult {
     pub message: JobReply,
@@ -102,7 +105,7 @@ pub struct JobResult {
 }
 
 /// A job; serializes to the 1.7.2 job object (`jobToResponse`).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     #[serde(rename = "jobId")]
@@ -123,12 +126,17 @@ pub struct Job {
     /// The request's `metadata` (`{}` when none was sent).
     #[schema(value_type = Object)]
     pub metadata: Value,
-    /// The job's own channel (not part of the 1.7.2 job object).
-    #[serde(skip)]
+    /// The job's own channel (not part of the 1.7.2 job object; stored beside it).
+    #[serde(skip, default = "no_channel")]
     pub channel_id: ChannelId,
     /// The stored question (not part of the 1.7.2 job object).
     #[serde(skip)]
     pub user_message_id: Option<MessageId>,
+}
+
+/// What a job read from the API object alone has for a channel (never used: stored jobs carry theirs).
+fn no_channel() -> ChannelId {
+    ChannelId(Uuid::nil())
 }
 
 impl Job {
@@ -231,8 +239,9 @@ fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
-/// Lifetime counters (they survive the jobs they count, as in 1.7.2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Lifetime counters (they survive the jobs they count, as in 1.7.2); one shared record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Counters {
     completed: u64,
     failed: u64,
@@ -240,84 +249,49 @@ struct Counters {
     total_processing_ms: i64,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    /// Jobs by creation sequence: iteration is oldest first.
-    jobs: BTreeMap<u64, Job>,
-    index: HashMap<Uuid, u64>,
-    /// The sequence numbers of the finished jobs (the first candidates for eviction).
-    finished: BTreeSet<u64>,
-    next_seq: u64,
-    /// When `create` last swept (sweeping on every create would cost O(n) each).
-    last_sweep: Option<i64>,
-    counters: Counters,
+impl Counters {
+    /// The counters after one more job finished as `job` did.
+    fn count(mut self, job: &Job) -> Counters {
+        match job.status {
+            JobStatus::Completed => {
+                self.completed += 1;
+                let spent = job.result.as_ref().map_or(0, |r| r.processing_time_ms);
+                self.total_processing_ms = self.total_processing_ms.saturating_add(spent);
+            }
+            JobStatus::Failed => self.failed += 1,
+            JobStatus::Timeout => self.timed_out += 1,
+            JobStatus::Pending | JobStatus::Processing => {}
+        }
+        self
+    }
 }
 
-impl Inner {
-    fn remove(&mut self, id: Uuid) -> Option<Job> {
-        let seq = self.index.remove(&id)?;
-        self.finished.remove(&seq);
-        self.jobs.remove(&seq)
-    }
+/// The one record holding the [`Counters`].
+const COUNTERS_ID: Uuid = Uuid::nil();
 
-    fn remove_seq(&mut self, seq: u64) {
-        self.finished.remove(&seq);
-        if let Some(job) = self.jobs.remove(&seq) {
-            self.index.remove(&job.id);
-        }
-    }
+/// How many times a change is retried after losing a race with another writer of the job.
+const MAX_SWAP_ATTEMPTS: usize = 32;
 
-    /// Times out expired `processing` jobs and forgets finished jobs past their retention.
-    fn sweep(&mut self, now: i64, retention_ms: i64) {
-        self.last_sweep = Some(now);
-        let mut forget = Vec::new();
-        for (seq, job) in &mut self.jobs {
-            if time_out_if_expired(job, now) {
-                self.counters.timed_out += 1;
-                self.finished.insert(*seq);
-            } else if job.status.is_finished() && job.expires_at.saturating_add(retention_ms) < now
-            {
-                forget.push(*seq);
-            }
-        }
-        for seq in forget {
-            self.remove_seq(seq);
-        }
-    }
+/// How a job is stored: the API object plus the fields the API does not show.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredJob {
+    #[serde(flatten)]
+    job: Job,
+    channel_id: ChannelId,
+    user_message_id: Option<MessageId>,
+}
 
-    /// Makes room for one more job: the oldest finished job goes first, else the oldest job.
-    fn evict_one(&mut self) {
-        let victim = self
-            .finished
-            .first()
-            .copied()
-            .or_else(|| self.jobs.keys().next().copied());
-        if let Some(seq) = victim {
-            if let Some(job) = self.jobs.get(&seq) {
-                tracing::warn!(job = %job.id, status = job.status.as_str(), "job registry full; evicting");
-            }
-            self.remove_seq(seq);
-        }
-    }
+enum Outcome {
+    Completed(JobReply),
+    Failed(String),
+    TimedOut,
+}
 
-    /// A poll at `now`: times the job out when it expired.
-    fn poll(&mut self, id: Uuid, now: i64) -> Option<Job> {
-        let seq = *self.index.get(&id)?;
-        let job = self.jobs.get_mut(&seq)?;
-        if time_out_if_expired(job, now) {
-            self.counters.timed_out += 1;
-            self.finished.insert(seq);
-        }
-        Some(job.clone())
-    }
-
-    fn finish(&mut self, id: Uuid, now: i64, outcome: Outcome) -> Option<JobStatus> {
-        let seq = *self.index.get(&id)?;
-        let job = self.jobs.get_mut(&seq)?;
-        if job.status.is_finished() {
-            return Some(job.status);
-        }
-        let outcome = match outcome {
+impl Outcome {
+    /// Applies the outcome to an unfinished job.
+    fn apply(self, job: &mut Job, now: i64) {
+        let outcome = match self {
             // An answer after the expiry does not count: the job timed out (as a poll would see).
             Outcome::Completed(_)
                 if job.status == JobStatus::Processing && job.expires_at < now =>
@@ -328,58 +302,57 @@ impl Inner {
         };
         match outcome {
             Outcome::Completed(message) => {
-                let processing_time_ms = now.saturating_sub(job.created_at).max(0);
                 job.status = JobStatus::Completed;
                 job.result = Some(JobResult {
                     message,
-                    processing_time_ms,
+                    processing_time_ms: now.saturating_sub(job.created_at).max(0),
                 });
-                self.counters.completed += 1;
-                self.counters.total_processing_ms = self
-                    .counters
-                    .total_processing_ms
-                    .saturating_add(processing_time_ms);
             }
             Outcome::Failed(error) => {
                 job.status = JobStatus::Failed;
                 job.error = Some(error);
-                self.counters.failed += 1;
             }
             Outcome::TimedOut => {
                 job.status = JobStatus::Timeout;
                 job.error = Some(TIMEOUT_ERROR.to_owned());
-                self.counters.timed_out += 1;
             }
         }
-        self.finished.insert(seq);
-        Some(job.status)
     }
-}
-
-enum Outcome {
-    Completed(JobReply),
-    Failed(String),
-    TimedOut,
 }
 
 /// The flip a poll does (1.7.2 `GET /jobs/:id`): `processing` past `expiresAt` becomes `timeout`.
-fn time_out_if_expired(job: &mut Job, now: i64) -> bool {
+fn time_out_if_expired(job: &mut Job, now: i64) {
     if job.status == JobStatus::Processing && job.expires_at < now {
-        job.status = JobStatus::Timeout;
-        job.error = Some(TIMEOUT_ERROR.to_owned());
+        Outcome::TimedOut.apply(job, now);
         tracing::warn!(job = %job.id, "job timed out");
-        true
-    } else {
-        false
     }
 }
 
-/// The jobs.
-#[derive(Debug)]
+fn millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn corrupt(what: &str, id: Uuid, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} {id} is not readable: {err}"))
+}
+
+/// The jobs, kept in a [`RecordStore`]: in process memory on a single node (as in 1.7.2), in
+/// the shared database in a cluster so that any node answers a poll.
 pub struct JobRegistry {
-    inner: Mutex<Inner>,
+    records: Arc<dyn RecordStore>,
     max_jobs: usize,
     retention_ms: i64,
+    /// When `create` last swept (sweeping on every create would cost a scan each).
+    last_sweep: Mutex<Option<i64>>,
+}
+
+impl std::fmt::Debug for JobRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobRegistry")
+            .field("max_jobs", &self.max_jobs)
+            .field("retention_ms", &self.retention_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for JobRegistry {
@@ -389,13 +362,19 @@ impl Default for JobRegistry {
 }
 
 impl JobRegistry {
-    /// A registry holding at most `max_jobs` jobs and keeping finished jobs `retention_ms` past
-    /// their expiry.
+    /// A registry in this process's memory holding at most `max_jobs` jobs and keeping finished
+    /// jobs `retention_ms` past their expiry.
     pub fn with_limits(max_jobs: usize, retention_ms: i64) -> Self {
+        JobRegistry::with_records(Arc::new(MemoryRecords::new()), max_jobs, retention_ms)
+    }
+
+    /// The same, with the jobs in `records` (the shared database for a cluster).
+    pub fn with_records(records: Arc<dyn RecordStore>, max_jobs: usize, retention_ms: i64) -> Self {
         JobRegistry {
-            inner: Mutex::default(),
+            records,
             max_jobs: max_jobs.max(1),
             retention_ms: retention_ms.max(0),
+            last_sweep: Mutex::new(None),
         }
     }
 
@@ -403,12 +382,42 @@ impl JobRegistry {
         self.max_jobs
     }
 
-    fn with_inner<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    fn record_of(&self, job: &Job, version: i64) -> StoreResult<SharedRecord> {
+        let stored = StoredJob {
+            job: job.clone(),
+            channel_id: job.channel_id,
+            user_message_id: job.user_message_id,
+        };
+        let body = serde_json::to_value(&stored)
+            .map_err(|err| StoreError::Invalid(format!("job not storable: {err}")))?;
+        Ok(SharedRecord {
+            kind: RecordKind::Job,
+            id: job.id,
+            tag: job.status.as_str().to_owned(),
+            body,
+            version,
+            created_at: millis(job.created_at),
+            // Kept while `expiresAt + retention >= now`, so gone from one millisecond after.
+            purge_at: millis(
+                job.expires_at
+                    .saturating_add(self.retention_ms)
+                    .saturating_add(1),
+            ),
+        })
+    }
+
+    fn job_of(record: &SharedRecord) -> StoreResult<Job> {
+        let stored =
+            StoredJob::deserialize(&record.body).map_err(|e| corrupt("job", record.id, e))?;
+        Ok(Job {
+            channel_id: stored.channel_id,
+            user_message_id: stored.user_message_id,
+            ..stored.job
+        })
     }
 
     /// Registers a new `pending` job created at `now`, making room when the registry is full.
-    pub fn create(&self, new: NewJob, now: i64) -> Job {
+    pub async fn create(&self, new: NewJob, now: i64) -> StoreResult<Job> {
         let job = Job {
             id: new.id,
             status: JobStatus::Pending,
@@ -423,128 +432,311 @@ impl JobRegistry {
             channel_id: new.channel_id,
             user_message_id: None,
         };
-        self.with_inner(|inner| {
-            if inner
+        let due = {
+            let last = self
                 .last_sweep
-                .is_none_or(|last| now.saturating_sub(last) >= SWEEP_EVERY_MS)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            last.is_none_or(|last| now.saturating_sub(last) >= SWEEP_EVERY_MS)
+        };
+        if due {
+            self.sweep(now).await?;
+        }
+        if self.remove(job.id).await?.is_some() {
+            tracing::warn!(job = %job.id, "job id reused; replacing the old job");
+        }
+        while self.total().await? >= self.max_jobs {
+            if !self.evict_one().await? {
+                break;
+            }
+        }
+        self.records
+            .insert_record(&self.record_of(&job, 1)?)
+            .await?;
+        Ok(job)
+    }
+
+    /// How many jobs are held.
+    async fn total(&self) -> StoreResult<usize> {
+        let counts = self.records.count_records(RecordKind::Job).await?;
+        let total: i64 = counts.iter().map(|(_, count)| count).sum();
+        Ok(usize::try_from(total).unwrap_or(usize::MAX))
+    }
+
+    /// Makes room for one more job: the oldest finished job goes first, else the oldest job.
+    /// Returns false when there was nothing to evict.
+    async fn evict_one(&self) -> StoreResult<bool> {
+        let mut oldest_finished: Option<SharedRecord> = None;
+        for status in JobStatus::ALL.iter().filter(|status| status.is_finished()) {
+            let oldest = self.oldest(Some(status.as_str())).await?;
+            oldest_finished = [oldest_finished, oldest]
+                .into_iter()
+                .flatten()
+                .min_by_key(|record| (record.created_at, record.id));
+        }
+        let victim = match oldest_finished {
+            Some(record) => Some(record),
+            None => self.oldest(None).await?,
+        };
+        let Some(victim) = victim else {
+            return Ok(false);
+        };
+        tracing::warn!(job = %victim.id, status = victim.tag, "job registry full; evicting");
+        self.records
+            .delete_record(RecordKind::Job, victim.id)
+            .await?;
+        Ok(true)
+    }
+
+    async fn oldest(&self, tag: Option<&str>) -> StoreResult<Option<SharedRecord>> {
+        let records = self
+            .records
+            .list_records(RecordKind::Job, tag, RecordOrder::OldestFirst, 1);
+        Ok(records.await?.into_iter().next())
+    }
+
+    /// Times out expired `processing` jobs and forgets finished jobs past their retention.
+    async fn sweep(&self, now: i64) -> StoreResult<()> {
+        *self
+            .last_sweep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(now);
+        let processing = self.records.list_records(
+            RecordKind::Job,
+            Some(JobStatus::Processing.as_str()),
+            RecordOrder::OldestFirst,
+            i64::MAX,
+        );
+        for record in processing.await? {
+            if Self::job_of(&record)?.expires_at < now {
+                self.update(record.id, |job| time_out_if_expired(job, now))
+                    .await?;
+            }
+        }
+        self.records
+            .purge_records(RecordKind::Job, millis(now))
+            .await?;
+        Ok(())
+    }
+
+    /// Lets `change` work on the job and writes it back when it changed; a job that finished
+    /// with the change is counted. `change` runs again when another writer got there first.
+    async fn update(&self, id: Uuid, change: impl Fn(&mut Job)) -> StoreResult<Option<Job>> {
+        for _ in 0..MAX_SWAP_ATTEMPTS {
+            let Some(record) = self.records.get_record(RecordKind::Job, id).await? else {
+                return Ok(None);
+            };
+            let before = Self::job_of(&record)?;
+            let mut job = before.clone();
+            change(&mut job);
+            if job == before {
+                return Ok(Some(job));
+            }
+            if self
+                .records
+                .swap_record(&self.record_of(&job, record.version)?)
+                .await?
             {
-                inner.sweep(now, self.retention_ms);
+                if job.status.is_finished() && !before.status.is_finished() {
+                    self.count_finished(&job).await?;
+                }
+                return Ok(Some(job));
             }
-            if let Some(old) = inner.remove(job.id) {
-                tracing::warn!(job = %old.id, "job id reused; replacing the old job");
+        }
+        Err(StoreError::Unavailable(format!(
+            "job {id} kept changing under {MAX_SWAP_ATTEMPTS} attempts to update it"
+        )))
+    }
+
+    async fn counters(&self) -> StoreResult<Option<(SharedRecord, Counters)>> {
+        let record = self
+            .records
+            .get_record(RecordKind::JobStats, COUNTERS_ID)
+            .await?;
+        record
+            .map(|record| {
+                let counters = Counters::deserialize(&record.body)
+                    .map_err(|err| corrupt("job counters", record.id, err))?;
+                Ok((record, counters))
+            })
+            .transpose()
+    }
+
+    /// Adds a finished job to the lifetime counters.
+    async fn count_finished(&self, job: &Job) -> StoreResult<()> {
+        for _ in 0..MAX_SWAP_ATTEMPTS {
+            let (record, counters) = match self.counters().await? {
+                Some(found) => found,
+                None => {
+                    let record = SharedRecord {
+                        kind: RecordKind::JobStats,
+                        id: COUNTERS_ID,
+                        tag: String::new(),
+                        body: Value::Null,
+                        version: 0,
+                        created_at: millis(job.created_at),
+                        purge_at: millis(job.created_at),
+                    };
+                    (record, Counters::default())
+                }
+            };
+            let body = serde_json::to_value(counters.count(job))
+                .map_err(|err| StoreError::Invalid(err.to_string()))?;
+            let next = SharedRecord { body, ..record };
+            let written = if next.version == 0 {
+                self.records.insert_record(&next).await?
+            } else {
+                self.records.swap_record(&next).await?
+            };
+            if written {
+                return Ok(());
             }
-            while inner.jobs.len() >= self.max_jobs {
-                inner.evict_one();
-            }
-            let seq = inner.next_seq;
-            inner.next_seq += 1;
-            inner.index.insert(job.id, seq);
-            inner.jobs.insert(seq, job.clone());
-        });
-        job
+        }
+        Err(StoreError::Unavailable(
+            "the job counters kept changing".to_owned(),
+        ))
     }
 
     /// Forgets a job (its channel could not be created).
-    pub fn remove(&self, id: Uuid) -> Option<Job> {
-        self.with_inner(|inner| inner.remove(id))
+    pub async fn remove(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let Some(record) = self.records.get_record(RecordKind::Job, id).await? else {
+            return Ok(None);
+        };
+        self.records.delete_record(RecordKind::Job, id).await?;
+        Self::job_of(&record).map(Some)
     }
 
     /// `pending` → `processing`, once the question is about to be posted.
-    pub fn start_processing(&self, id: Uuid) -> Option<Job> {
-        self.with_inner(|inner| {
-            let job = inner.jobs.get_mut(inner.index.get(&id)?)?;
+    pub async fn start_processing(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        self.update(id, |job| {
             if job.status == JobStatus::Pending {
                 job.status = JobStatus::Processing;
             }
-            Some(job.clone())
         })
+        .await
     }
 
     /// Records the id of the stored question.
-    pub fn set_user_message(&self, id: Uuid, message: MessageId) {
-        self.with_inner(|inner| {
-            if let Some(job) = inner.index.get(&id).and_then(|seq| inner.jobs.get_mut(seq)) {
-                job.user_message_id = Some(message);
-            }
-        });
+    pub async fn set_user_message(&self, id: Uuid, message: MessageId) -> StoreResult<()> {
+        self.update(id, |job| job.user_message_id = Some(message))
+            .await
+            .map(drop)
+    }
+
+    async fn finish(
+        &self,
+        id: Uuid,
+        now: i64,
+        outcome: impl Fn() -> Outcome,
+    ) -> StoreResult<Option<JobStatus>> {
+        let job = self
+            .update(id, |job| {
+                if !job.status.is_finished() {
+                    outcome().apply(job, now);
+                }
+            })
+            .await?;
+        Ok(job.map(|job| job.status))
     }
 
     /// The agent answered at `now`. An answer after the expiry times the job out instead; a
     /// finished job does not change. Returns the job's status afterwards (`None`: unknown job).
-    pub fn complete(&self, id: Uuid, reply: JobReply, now: i64) -> Option<JobStatus> {
-        self.with_inner(|inner| inner.finish(id, now, Outcome::Completed(reply)))
+    pub async fn complete(
+        &self,
+        id: Uuid,
+        reply: JobReply,
+        now: i64,
+    ) -> StoreResult<Option<JobStatus>> {
+        self.finish(id, now, || Outcome::Completed(reply.clone()))
+            .await
     }
 
     /// The job failed; a finished job does not change.
-    pub fn fail(&self, id: Uuid, error: impl Into<String>, now: i64) -> Option<JobStatus> {
-        self.with_inner(|inner| inner.finish(id, now, Outcome::Failed(error.into())))
+    pub async fn fail(
+        &self,
+        id: Uuid,
+        error: impl Into<String>,
+        now: i64,
+    ) -> StoreResult<Option<JobStatus>> {
+        let error = error.into();
+        self.finish(id, now, || Outcome::Failed(error.clone()))
+            .await
     }
 
     /// The wait for the agent ended without an answer; a finished job does not change.
-    pub fn time_out(&self, id: Uuid, now: i64) -> Option<JobStatus> {
-        self.with_inner(|inner| inner.finish(id, now, Outcome::TimedOut))
+    pub async fn time_out(&self, id: Uuid, now: i64) -> StoreResult<Option<JobStatus>> {
+        self.finish(id, now, || Outcome::TimedOut).await
     }
 
     /// A job as a poll sees it at `now` (an expired `processing` job is timed out first).
-    pub fn get(&self, id: Uuid, now: i64) -> Option<Job> {
-        self.with_inner(|inner| inner.poll(id, now))
+    pub async fn get(&self, id: Uuid, now: i64) -> StoreResult<Option<Job>> {
+        self.update(id, |job| time_out_if_expired(job, now)).await
     }
 
     /// The newest `limit` jobs, only those with `status` when given.
-    pub fn list(&self, status: Option<JobStatus>, limit: usize, now: i64) -> JobList {
-        self.with_inner(|inner| {
-            inner.sweep(now, self.retention_ms);
-            let jobs = inner
-                .jobs
-                .values()
-                .rev()
-                .filter(|job| status.is_none_or(|status| job.status == status))
-                .take(limit)
-                .cloned()
-                .collect();
-            JobList {
-                jobs,
-                total: inner.jobs.len(),
-            }
+    pub async fn list(
+        &self,
+        status: Option<JobStatus>,
+        limit: usize,
+        now: i64,
+    ) -> StoreResult<JobList> {
+        self.sweep(now).await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let tag = status.map(|status| status.as_str());
+        let records =
+            self.records
+                .list_records(RecordKind::Job, tag, RecordOrder::NewestFirst, limit);
+        let jobs = records
+            .await?
+            .iter()
+            .map(Self::job_of)
+            .collect::<StoreResult<_>>()?;
+        Ok(JobList {
+            jobs,
+            total: self.total().await?,
         })
     }
 
     /// Counts and rates at `now`.
-    pub fn health(&self, now: i64) -> JobHealth {
-        self.with_inner(|inner| {
-            inner.sweep(now, self.retention_ms);
-            let mut status_counts = JobStatus::ALL.map(|status| (status, 0usize));
-            for job in inner.jobs.values() {
-                for (status, count) in &mut status_counts {
-                    if *status == job.status {
-                        *count += 1;
-                    }
-                }
-            }
-            let counters = inner.counters;
-            let finished = counters.completed + counters.failed + counters.timed_out;
-            let rate = |part: u64| {
-                if finished == 0 {
-                    0.0
-                } else {
-                    round2(part as f64 / finished as f64)
-                }
-            };
-            let average = if counters.completed == 0 {
-                0
+    pub async fn health(&self, now: i64) -> StoreResult<JobHealth> {
+        self.sweep(now).await?;
+        let counts = self.records.count_records(RecordKind::Job).await?;
+        let count_of = |status: JobStatus| {
+            counts
+                .iter()
+                .find(|(tag, _)| tag == status.as_str())
+                .map_or(0, |(_, count)| {
+                    usize::try_from(*count).unwrap_or(usize::MAX)
+                })
+        };
+        let status_counts = JobStatus::ALL.map(|status| (status, count_of(status)));
+        let counters = self
+            .counters()
+            .await?
+            .map(|(_, counters)| counters)
+            .unwrap_or_default();
+        let finished = counters.completed + counters.failed + counters.timed_out;
+        let rate = |part: u64| {
+            if finished == 0 {
+                0.0
             } else {
-                (counters.total_processing_ms as f64 / counters.completed as f64).round() as i64
-            };
-            JobHealth {
-                timestamp: now,
-                total_jobs: inner.jobs.len(),
-                status_counts,
-                average_processing_time_ms: average,
-                success_rate: rate(counters.completed),
-                failure_rate: rate(counters.failed),
-                timeout_rate: rate(counters.timed_out),
-                max_jobs: self.max_jobs,
+                round2(part as f64 / finished as f64)
             }
+        };
+        let average = if counters.completed == 0 {
+            0
+        } else {
+            (counters.total_processing_ms as f64 / counters.completed as f64).round() as i64
+        };
+        Ok(JobHealth {
+            timestamp: now,
+            total_jobs: status_counts.iter().map(|(_, count)| count).sum(),
+            status_counts,
+            average_processing_time_ms: average,
+            success_rate: rate(counters.completed),
+            failure_rate: rate(counters.failed),
+            timeout_rate: rate(counters.timed_out),
+            max_jobs: self.max_jobs,
         })
     }
 }
@@ -578,36 +770,39 @@ mod tests {
     }
 
     /// A processing job created at `now`.
-    fn processing(registry: &JobRegistry, timeout_ms: i64, now: i64) -> Uuid {
-        let job = registry.create(new_job(timeout_ms), now);
-        registry.start_processing(job.id);
+    async fn processing(registry: &JobRegistry, timeout_ms: i64, now: i64) -> Uuid {
+        let job = registry.create(new_job(timeout_ms), now).await.unwrap();
+        registry.start_processing(job.id).await.unwrap();
         job.id
     }
 
-    #[test]
-    fn a_job_is_pending_then_processing_then_completed() {
+    #[actix_web::test]
+    async fn a_job_is_pending_then_processing_then_completed() {
         let registry = JobRegistry::default();
-        let job = registry.create(new_job(30_000), T0);
+        let job = registry.create(new_job(30_000), T0).await.unwrap();
         assert_eq!(job.status, JobStatus::Pending);
         assert_eq!(job.expires_at, T0 + 30_000);
-        let started = registry.start_processing(job.id).unwrap();
+        let started = registry.start_processing(job.id).await.unwrap().unwrap();
         assert_eq!(started.status, JobStatus::Processing);
         assert_eq!(
-            registry.complete(job.id, reply("hi"), T0 + 250),
+            registry
+                .complete(job.id, reply("hi"), T0 + 250)
+                .await
+                .unwrap(),
             Some(JobStatus::Completed)
         );
-        let done = registry.get(job.id, T0 + 300).unwrap();
+        let done = registry.get(job.id, T0 + 300).await.unwrap().unwrap();
         let result = done.result.unwrap();
         assert_eq!(result.processing_time_ms, 250);
         assert_eq!(result.message.content, "hi");
         assert_eq!(done.error, None);
     }
 
-    #[test]
-    fn the_job_object_has_the_1_7_2_keys() {
+    #[actix_web::test]
+    async fn the_job_object_has_the_1_7_2_keys() {
         let registry = JobRegistry::default();
-        let id = processing(&registry, 30_000, T0);
-        let job = registry.get(id, T0).unwrap().to_json();
+        let id = processing(&registry, 30_000, T0).await;
+        let job = registry.get(id, T0).await.unwrap().unwrap().to_json();
         let keys: Vec<&str> = job
             .as_object()
             .unwrap()
@@ -631,8 +826,11 @@ mod tests {
         assert_eq!(job["createdAt"], json!(T0));
 
         let message = reply("done");
-        registry.complete(id, message.clone(), T0 + 5);
-        let job = registry.get(id, T0 + 6).unwrap().to_json();
+        registry
+            .complete(id, message.clone(), T0 + 5)
+            .await
+            .unwrap();
+        let job = registry.get(id, T0 + 6).await.unwrap().unwrap().to_json();
         assert_eq!(
             job["result"],
             json!({"message": {"id": message.id, "content": "done", "authorId": "agent",
@@ -640,166 +838,211 @@ mod tests {
         );
         assert!(job.get("error").is_none());
         assert_eq!(
-            registry.get(id, T0).unwrap().created_json(),
+            registry.get(id, T0).await.unwrap().unwrap().created_json(),
             json!({"jobId": id, "status": "completed", "createdAt": T0, "expiresAt": T0 + 30_000})
         );
     }
 
-    #[test]
-    fn a_poll_after_the_expiry_times_the_job_out() {
+    #[actix_web::test]
+    async fn a_poll_after_the_expiry_times_the_job_out() {
         let registry = JobRegistry::default();
-        let id = processing(&registry, 1_000, T0);
+        let id = processing(&registry, 1_000, T0).await;
         // Exactly at the expiry it is still processing (1.7.2: `expiresAt < now`).
         assert_eq!(
-            registry.get(id, T0 + 1_000).unwrap().status,
+            registry.get(id, T0 + 1_000).await.unwrap().unwrap().status,
             JobStatus::Processing
         );
-        let job = registry.get(id, T0 + 1_001).unwrap();
+        let job = registry.get(id, T0 + 1_001).await.unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Timeout);
         assert_eq!(job.error.as_deref(), Some(TIMEOUT_ERROR));
         // Counted once, however often it is polled.
-        registry.get(id, T0 + 1_002);
-        let health = registry.health(T0 + 1_003);
+        registry.get(id, T0 + 1_002).await.unwrap();
+        let health = registry.health(T0 + 1_003).await.unwrap();
         assert_eq!(health.timeout_rate, 1.0);
         assert_eq!(health.count(JobStatus::Timeout), 1);
     }
 
-    #[test]
-    fn a_late_reply_does_not_undo_a_timeout() {
+    #[actix_web::test]
+    async fn a_late_reply_does_not_undo_a_timeout() {
         let registry = JobRegistry::default();
-        let id = processing(&registry, 1_000, T0);
-        assert_eq!(registry.time_out(id, T0 + 1_000), Some(JobStatus::Timeout));
+        let id = processing(&registry, 1_000, T0).await;
         assert_eq!(
-            registry.complete(id, reply("late"), T0 + 1_100),
+            registry.time_out(id, T0 + 1_000).await.unwrap(),
             Some(JobStatus::Timeout)
         );
-        let job = registry.get(id, T0 + 1_200).unwrap();
+        assert_eq!(
+            registry
+                .complete(id, reply("late"), T0 + 1_100)
+                .await
+                .unwrap(),
+            Some(JobStatus::Timeout)
+        );
+        let job = registry.get(id, T0 + 1_200).await.unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Timeout);
         assert_eq!(job.result, None);
     }
 
-    #[test]
-    fn a_reply_after_the_expiry_counts_as_a_timeout_even_unpolled() {
+    #[actix_web::test]
+    async fn a_reply_after_the_expiry_counts_as_a_timeout_even_unpolled() {
         let registry = JobRegistry::default();
-        let id = processing(&registry, 1_000, T0);
+        let id = processing(&registry, 1_000, T0).await;
         assert_eq!(
-            registry.complete(id, reply("late"), T0 + 1_001),
+            registry
+                .complete(id, reply("late"), T0 + 1_001)
+                .await
+                .unwrap(),
             Some(JobStatus::Timeout)
         );
         assert_eq!(
-            registry.get(id, T0 + 1_002).unwrap().error.as_deref(),
+            registry
+                .get(id, T0 + 1_002)
+                .await
+                .unwrap()
+                .unwrap()
+                .error
+                .as_deref(),
             Some(TIMEOUT_ERROR)
         );
     }
 
-    #[test]
-    fn finished_jobs_do_not_change() {
+    #[actix_web::test]
+    async fn finished_jobs_do_not_change() {
         let registry = JobRegistry::default();
-        let id = processing(&registry, 30_000, T0);
-        registry.complete(id, reply("first"), T0 + 1);
+        let id = processing(&registry, 30_000, T0).await;
+        registry.complete(id, reply("first"), T0 + 1).await.unwrap();
         assert_eq!(
-            registry.fail(id, "boom", T0 + 2),
+            registry.fail(id, "boom", T0 + 2).await.unwrap(),
             Some(JobStatus::Completed)
         );
         assert_eq!(
-            registry.complete(id, reply("second"), T0 + 3),
+            registry
+                .complete(id, reply("second"), T0 + 3)
+                .await
+                .unwrap(),
             Some(JobStatus::Completed)
         );
-        assert_eq!(registry.time_out(id, T0 + 4), Some(JobStatus::Completed));
-        let job = registry.get(id, T0 + 5).unwrap();
+        assert_eq!(
+            registry.time_out(id, T0 + 4).await.unwrap(),
+            Some(JobStatus::Completed)
+        );
+        let job = registry.get(id, T0 + 5).await.unwrap().unwrap();
         assert_eq!(job.result.unwrap().message.content, "first");
-        assert_eq!(registry.complete(Uuid::new_v4(), reply("x"), T0), None);
+        assert_eq!(
+            registry
+                .complete(Uuid::new_v4(), reply("x"), T0)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
-    #[test]
-    fn list_is_newest_first_with_filter_and_limit() {
+    #[actix_web::test]
+    async fn list_is_newest_first_with_filter_and_limit() {
         let registry = JobRegistry::default();
-        let first = processing(&registry, 30_000, T0);
-        let second = processing(&registry, 30_000, T0 + 1);
-        let third = processing(&registry, 30_000, T0 + 2);
-        registry.complete(second, reply("ok"), T0 + 3);
+        let first = processing(&registry, 30_000, T0).await;
+        let second = processing(&registry, 30_000, T0 + 1).await;
+        let third = processing(&registry, 30_000, T0 + 2).await;
+        registry
+            .complete(second, reply("ok"), T0 + 3)
+            .await
+            .unwrap();
 
-        let all = registry.list(None, 50, T0 + 4);
+        let all = registry.list(None, 50, T0 + 4).await.unwrap();
         assert_eq!(all.total, 3);
         let ids: Vec<Uuid> = all.jobs.iter().map(|job| job.id).collect();
         assert_eq!(ids, [third, second, first]);
 
-        let limited = registry.list(None, 2, T0 + 4);
+        let limited = registry.list(None, 2, T0 + 4).await.unwrap();
         assert_eq!(limited.jobs.len(), 2);
         assert_eq!(limited.to_json()["filtered"], json!(2));
         assert_eq!(limited.to_json()["total"], json!(3));
 
-        let completed = registry.list(Some(JobStatus::Completed), 50, T0 + 4);
+        let completed = registry
+            .list(Some(JobStatus::Completed), 50, T0 + 4)
+            .await
+            .unwrap();
         assert_eq!(completed.jobs.len(), 1);
         assert_eq!(completed.jobs[0].id, second);
         assert_eq!(completed.total, 3);
     }
 
-    #[test]
-    fn listing_times_out_expired_jobs() {
+    #[actix_web::test]
+    async fn listing_times_out_expired_jobs() {
         let registry = JobRegistry::default();
-        processing(&registry, 1_000, T0);
-        let list = registry.list(Some(JobStatus::Timeout), 50, T0 + 2_000);
+        processing(&registry, 1_000, T0).await;
+        let list = registry
+            .list(Some(JobStatus::Timeout), 50, T0 + 2_000)
+            .await
+            .unwrap();
         assert_eq!(list.jobs.len(), 1);
         assert_eq!(list.jobs[0].error.as_deref(), Some(TIMEOUT_ERROR));
     }
 
-    #[test]
-    fn finished_jobs_are_forgotten_after_their_retention() {
+    #[actix_web::test]
+    async fn finished_jobs_are_forgotten_after_their_retention() {
         let registry = JobRegistry::with_limits(MAX_JOBS, 60_000);
-        let done = processing(&registry, 1_000, T0);
-        registry.complete(done, reply("ok"), T0 + 10);
-        let running = processing(&registry, 300_000, T0);
-        assert_eq!(registry.list(None, 50, T0 + 61_000).total, 2);
-        assert_eq!(registry.list(None, 50, T0 + 61_001).total, 1);
-        assert!(registry.get(done, T0 + 61_001).is_none());
-        assert!(registry.get(running, T0 + 61_001).is_some());
+        let done = processing(&registry, 1_000, T0).await;
+        registry.complete(done, reply("ok"), T0 + 10).await.unwrap();
+        let running = processing(&registry, 300_000, T0).await;
+        assert_eq!(registry.list(None, 50, T0 + 61_000).await.unwrap().total, 2);
+        assert_eq!(registry.list(None, 50, T0 + 61_001).await.unwrap().total, 1);
+        assert!(registry.get(done, T0 + 61_001).await.unwrap().is_none());
+        assert!(registry.get(running, T0 + 61_001).await.unwrap().is_some());
     }
 
-    #[test]
-    fn a_full_registry_evicts_the_oldest_finished_job_first() {
+    #[actix_web::test]
+    async fn a_full_registry_evicts_the_oldest_finished_job_first() {
         let registry = JobRegistry::with_limits(3, DEFAULT_RETENTION_MS);
-        let oldest = processing(&registry, 30_000, T0);
-        let finished_old = processing(&registry, 30_000, T0 + 1);
-        let finished_new = processing(&registry, 30_000, T0 + 2);
-        registry.fail(finished_old, "boom", T0 + 3);
-        registry.complete(finished_new, reply("ok"), T0 + 3);
+        let oldest = processing(&registry, 30_000, T0).await;
+        let finished_old = processing(&registry, 30_000, T0 + 1).await;
+        let finished_new = processing(&registry, 30_000, T0 + 2).await;
+        registry.fail(finished_old, "boom", T0 + 3).await.unwrap();
+        registry
+            .complete(finished_new, reply("ok"), T0 + 3)
+            .await
+            .unwrap();
 
-        let newest = processing(&registry, 30_000, T0 + 4);
-        let list = registry.list(None, 50, T0 + 5);
+        let newest = processing(&registry, 30_000, T0 + 4).await;
+        let list = registry.list(None, 50, T0 + 5).await.unwrap();
         let ids: Vec<Uuid> = list.jobs.iter().map(|job| job.id).collect();
         assert_eq!(ids, [newest, finished_new, oldest]);
-        assert_eq!(registry.health(T0 + 5).max_jobs, 3);
+        assert_eq!(registry.health(T0 + 5).await.unwrap().max_jobs, 3);
     }
 
-    #[test]
-    fn a_full_registry_of_running_jobs_evicts_the_oldest() {
+    #[actix_web::test]
+    async fn a_full_registry_of_running_jobs_evicts_the_oldest() {
         let registry = JobRegistry::with_limits(2, DEFAULT_RETENTION_MS);
-        let oldest = processing(&registry, 30_000, T0);
-        let middle = processing(&registry, 30_000, T0 + 1);
-        let newest = processing(&registry, 30_000, T0 + 2);
-        assert!(registry.get(oldest, T0 + 3).is_none());
-        assert!(registry.get(middle, T0 + 3).is_some());
-        assert!(registry.get(newest, T0 + 3).is_some());
+        let oldest = processing(&registry, 30_000, T0).await;
+        let middle = processing(&registry, 30_000, T0 + 1).await;
+        let newest = processing(&registry, 30_000, T0 + 2).await;
+        assert!(registry.get(oldest, T0 + 3).await.unwrap().is_none());
+        assert!(registry.get(middle, T0 + 3).await.unwrap().is_some());
+        assert!(registry.get(newest, T0 + 3).await.unwrap().is_some());
         // The evicted job's late answer is ignored.
-        assert_eq!(registry.complete(oldest, reply("ok"), T0 + 4), None);
+        assert_eq!(
+            registry
+                .complete(oldest, reply("ok"), T0 + 4)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
-    #[test]
-    fn the_default_registry_holds_ten_thousand_jobs() {
+    #[actix_web::test]
+    async fn the_default_registry_holds_ten_thousand_jobs() {
         let registry = JobRegistry::default();
         for i in 0..(MAX_JOBS as i64 + 5) {
-            processing(&registry, 30_000, T0 + i);
+            processing(&registry, 30_000, T0 + i).await;
         }
-        let health = registry.health(T0 + 20_000);
+        let health = registry.health(T0 + 20_000).await.unwrap();
         assert_eq!(health.total_jobs, MAX_JOBS);
         assert_eq!(health.to_json()["maxJobs"], json!(10_000));
     }
 
-    #[test]
-    fn health_counts_statuses_and_rates() {
+    #[actix_web::test]
+    async fn health_counts_statuses_and_rates() {
         let registry = JobRegistry::default();
-        let empty = registry.health(T0).to_json();
+        let empty = registry.health(T0).await.unwrap().to_json();
         assert_eq!(
             empty,
             json!({"healthy": true, "timestamp": T0, "totalJobs": 0,
@@ -808,23 +1051,23 @@ mod tests {
                    "maxJobs": 10_000})
         );
 
-        let a = processing(&registry, 30_000, T0);
-        let b = processing(&registry, 30_000, T0);
-        let c = processing(&registry, 30_000, T0);
-        let d = processing(&registry, 1_000, T0);
-        registry.create(new_job(30_000), T0); // stays pending
-        processing(&registry, 30_000, T0); // stays processing
-        registry.complete(a, reply("a"), T0 + 100);
-        registry.complete(b, reply("b"), T0 + 201);
-        registry.fail(c, "boom", T0 + 300);
-        let health = registry.health(T0 + 1_001 + 1);
+        let a = processing(&registry, 30_000, T0).await;
+        let b = processing(&registry, 30_000, T0).await;
+        let c = processing(&registry, 30_000, T0).await;
+        let d = processing(&registry, 1_000, T0).await;
+        registry.create(new_job(30_000), T0).await.unwrap(); // stays pending
+        processing(&registry, 30_000, T0).await; // stays processing
+        registry.complete(a, reply("a"), T0 + 100).await.unwrap();
+        registry.complete(b, reply("b"), T0 + 201).await.unwrap();
+        registry.fail(c, "boom", T0 + 300).await.unwrap();
+        let health = registry.health(T0 + 1_001 + 1).await.unwrap();
         assert_eq!(health.total_jobs, 6);
         assert_eq!(health.count(JobStatus::Pending), 1);
         assert_eq!(health.count(JobStatus::Processing), 1);
         assert_eq!(health.count(JobStatus::Completed), 2);
         assert_eq!(health.count(JobStatus::Failed), 1);
         assert_eq!(health.count(JobStatus::Timeout), 1);
-        assert!(registry.get(d, T0 + 1_003).is_some());
+        assert!(registry.get(d, T0 + 1_003).await.unwrap().is_some());
         let body = health.to_json();
         // (100 + 201) / 2 = 150.5 → 151; 2/4, 1/4, 1/4.
         assert_eq!(
@@ -833,16 +1076,16 @@ mod tests {
         );
     }
 
-    #[test]
-    fn rates_round_to_two_decimals() {
+    #[actix_web::test]
+    async fn rates_round_to_two_decimals() {
         let registry = JobRegistry::default();
         for _ in 0..2 {
-            let id = processing(&registry, 30_000, T0);
-            registry.complete(id, reply("ok"), T0 + 1);
+            let id = processing(&registry, 30_000, T0).await;
+            registry.complete(id, reply("ok"), T0 + 1).await.unwrap();
         }
-        let id = processing(&registry, 30_000, T0);
-        registry.fail(id, "boom", T0 + 1);
-        let body = registry.health(T0 + 2).to_json();
+        let id = processing(&registry, 30_000, T0).await;
+        registry.fail(id, "boom", T0 + 1).await.unwrap();
+        let body = registry.health(T0 + 2).await.unwrap().to_json();
         assert_eq!(body["metrics"]["successRate"], json!(0.67));
         assert_eq!(body["metrics"]["failureRate"], json!(0.33));
     }

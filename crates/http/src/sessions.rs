@@ -1,5 +1,6 @@
-//! In-memory session registry for `/api/messaging/sessions` (API spec §2.3.4). As in 1.7.2 the
-//! sessions live in process memory only; their channels and messages live in the store.
+//! Session registry for `/api/messaging/sessions` (API spec §2.3.4). On a single node the
+//! sessions live in process memory, as in 1.7.2; in a cluster they live in the shared database so
+//! every node serves them. Their channels and messages live in the store either way.
 //!
 //! Every rule that depends on the clock takes `now` as an argument, so the expiry and renewal
 //! rules are tested with chosen instants instead of sleeping.
@@ -11,10 +12,12 @@
 
 use crate::messaging::render::iso;
 use chrono::{DateTime, TimeDelta, Utc};
-use eliza_domain::{AgentId, ChannelId};
+use eliza_domain::records::{MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::{AgentId, ChannelId, StoreError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use uuid::Uuid;
 
 /// Longest message content, in UTF-16 code units (JavaScript's `length`).
@@ -278,7 +281,7 @@ fn setting_text(value: &Value, decrypt: &impl Fn(&str) -> String) -> Option<Stri
 }
 
 /// A session's timeouts, in minutes (fractions allowed, as in 1.7.2).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TimeoutConfig {
     pub timeout_minutes: f64,
     pub auto_renew: bool,
@@ -347,8 +350,8 @@ impl TimeoutRequest {
     }
 }
 
-/// One live session.
-#[derive(Debug, Clone, PartialEq)]
+/// One live session (serialized only to be stored; the API's shapes are built by hand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub id: Uuid,
     pub agent_id: AgentId,
@@ -528,6 +531,14 @@ pub enum SessionFault {
     },
     /// The registry holds [`SessionConfig::max_sessions`] live sessions already.
     LimitReached { max_sessions: usize },
+    /// Where the sessions are kept failed (the shared database in a cluster).
+    Store(StoreError),
+}
+
+impl From<StoreError> for SessionFault {
+    fn from(err: StoreError) -> Self {
+        SessionFault::Store(err)
+    }
 }
 
 /// What `GET /sessions` reports.
@@ -546,34 +557,41 @@ pub struct SessionHealth {
     pub expiring_soon: usize,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    sessions: HashMap<Uuid, Session>,
-    last_cleanup: Option<DateTime<Utc>>,
+/// How many times a change is retried after losing a race with another writer of the session.
+const MAX_SWAP_ATTEMPTS: usize = 32;
+
+/// The tag every session record carries (sessions are not filtered by tag).
+const SESSION_TAG: &str = "live";
+
+/// The live sessions, kept in a [`RecordStore`]: in process memory on a single node (as in
+/// 1.7.2), in the shared database in a cluster so that any node serves any session.
+pub struct SessionRegistry {
+    config: SessionConfig,
+    records: Arc<dyn RecordStore>,
+    /// When this process last dropped the expired sessions.
+    last_cleanup: Mutex<Option<DateTime<Utc>>>,
 }
 
-impl Inner {
-    /// Drops every expired session; returns how many.
-    fn drop_expired(&mut self, now: DateTime<Utc>) -> usize {
-        let before = self.sessions.len();
-        self.sessions.retain(|_, session| !session.is_expired(now));
-        self.last_cleanup = Some(now);
-        before - self.sessions.len()
+impl fmt::Debug for SessionRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRegistry")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
-/// The live sessions.
-#[derive(Debug, Default)]
-pub struct SessionRegistry {
-    config: SessionConfig,
-    inner: Mutex<Inner>,
-}
-
 impl SessionRegistry {
+    /// Sessions in this process's memory.
     pub fn new(config: &SessionConfig) -> Self {
+        SessionRegistry::with_records(config, Arc::new(MemoryRecords::new()))
+    }
+
+    /// Sessions in `records` (the shared database for a cluster).
+    pub fn with_records(config: &SessionConfig, records: Arc<dyn RecordStore>) -> Self {
         SessionRegistry {
             config: config.clone(),
-            inner: Mutex::new(Inner::default()),
+            records,
+            last_cleanup: Mutex::new(None),
         }
     }
 
@@ -587,70 +605,103 @@ impl SessionRegistry {
         std::time::Duration::from_secs(u64::from(self.config.cleanup_interval_minutes.max(1)) * 60)
     }
 
-    fn with_inner<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    /// Drops the expired sessions once per cleanup interval.
+    async fn cleanup_if_due(&self, now: DateTime<Utc>) -> Result<(), SessionFault> {
+        let interval = minutes(f64::from(self.config.cleanup_interval_minutes.max(1)));
+        let due = {
+            let last = self
+                .last_cleanup
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            last.is_none_or(|last| now - last >= interval || now < last)
+        };
+        if due {
+            self.prune(now).await?;
+        }
+        Ok(())
     }
 
-    /// Drops the expired sessions once per cleanup interval.
-    fn cleanup_if_due(&self, inner: &mut Inner, now: DateTime<Utc>) {
-        let interval = minutes(f64::from(self.config.cleanup_interval_minutes.max(1)));
-        let due = inner
-            .last_cleanup
-            .is_none_or(|last| now - last >= interval || now < last);
-        if due {
-            inner.drop_expired(now);
-        }
+    /// How many sessions are held (live or not yet dropped).
+    pub async fn count(&self) -> Result<usize, SessionFault> {
+        let counts = self.records.count_records(RecordKind::Session).await?;
+        let held: i64 = counts.iter().map(|(_, count)| count).sum();
+        Ok(usize::try_from(held).unwrap_or(usize::MAX))
     }
 
     /// Adds a session, unless [`SessionConfig::max_sessions`] live sessions are held already.
-    pub fn insert(&self, session: Session, now: DateTime<Utc>) -> Result<(), SessionFault> {
+    /// In a cluster two nodes creating the last free sessions at once may both succeed: the
+    /// limit bounds memory and abuse, it is not an exact quota.
+    pub async fn insert(&self, session: Session, now: DateTime<Utc>) -> Result<(), SessionFault> {
         let max_sessions = self.config.max_sessions;
-        self.with_inner(|inner| {
-            self.cleanup_if_due(inner, now);
-            if inner.sessions.len() >= max_sessions {
-                // Full: the expired sessions make room first, however recent the last cleanup.
-                inner.drop_expired(now);
-            }
-            if inner.sessions.len() >= max_sessions && !inner.sessions.contains_key(&session.id) {
+        self.cleanup_if_due(now).await?;
+        if self.count().await? >= max_sessions {
+            // Full: the expired sessions make room first, however recent the last cleanup.
+            self.prune(now).await?;
+            if self.count().await? >= max_sessions {
                 return Err(SessionFault::LimitReached { max_sessions });
             }
-            inner.sessions.insert(session.id, session);
-            Ok(())
-        })
+        }
+        self.records
+            .insert_record(&session_record(&session, 1)?)
+            .await?;
+        Ok(())
     }
 
-    /// Looks a live session up and lets `f` work on it; an expired one is dropped.
-    fn update<T>(
+    /// Looks a live session up and lets `f` work on it, writing it back when `f` changed it;
+    /// an expired one is dropped. `f` runs again when another writer changed the session
+    /// meanwhile.
+    async fn update<T>(
         &self,
         id: &str,
         now: DateTime<Utc>,
-        f: impl FnOnce(&mut Session, &SessionConfig) -> Result<T, SessionFault>,
+        f: impl Fn(&mut Session, &SessionConfig) -> Result<T, SessionFault>,
     ) -> Result<T, SessionFault> {
         let id = Uuid::parse_str(id).map_err(|_| SessionFault::NotFound)?;
-        self.with_inner(|inner| {
-            // The session asked for first: an expired one answers "expired" even when the
-            // periodic cleanup is due and would drop it.
-            let result = match inner.sessions.get_mut(&id) {
-                None => Err(SessionFault::NotFound),
-                Some(session) if session.is_expired(now) => {
-                    let expired_at = session.expires_at;
-                    inner.sessions.remove(&id);
-                    Err(SessionFault::Expired(expired_at))
-                }
-                Some(session) => f(session, &self.config),
+        // The session asked for first: an expired one answers "expired" even when the periodic
+        // cleanup is due and would drop it.
+        let result = self.update_record(id, now, f).await;
+        self.cleanup_if_due(now).await?;
+        result
+    }
+
+    async fn update_record<T>(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        f: impl Fn(&mut Session, &SessionConfig) -> Result<T, SessionFault>,
+    ) -> Result<T, SessionFault> {
+        for _ in 0..MAX_SWAP_ATTEMPTS {
+            let Some(record) = self.records.get_record(RecordKind::Session, id).await? else {
+                return Err(SessionFault::NotFound);
             };
-            self.cleanup_if_due(inner, now);
-            result
-        })
+            let before = session_of(&record)?;
+            if before.is_expired(now) {
+                self.records.delete_record(RecordKind::Session, id).await?;
+                return Err(SessionFault::Expired(before.expires_at));
+            }
+            let mut session = before.clone();
+            let value = f(&mut session, &self.config)?;
+            if session == before
+                || self
+                    .records
+                    .swap_record(&session_record(&session, record.version)?)
+                    .await?
+            {
+                return Ok(value);
+            }
+        }
+        Err(SessionFault::Store(StoreError::Unavailable(format!(
+            "session {id} kept changing under {MAX_SWAP_ATTEMPTS} attempts to update it"
+        ))))
     }
 
     /// A live session.
-    pub fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
-        self.update(id, now, |session, _| Ok(session.clone()))
+    pub async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
+        self.update(id, now, |session, _| Ok(session.clone())).await
     }
 
     /// `POST …/renew`: renews even without `autoRenew`, unless the maximum duration has elapsed.
-    pub fn renew(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
+    pub async fn renew(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
         self.update(id, now, |session, _| {
             if session.renew(now, true) {
                 Ok(session.clone())
@@ -662,19 +713,21 @@ impl SessionRegistry {
                 })
             }
         })
+        .await
     }
 
     /// `POST …/heartbeat`: activity now, and a renewal with `autoRenew`.
-    pub fn heartbeat(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
+    pub async fn heartbeat(&self, id: &str, now: DateTime<Utc>) -> Result<Session, SessionFault> {
         self.update(id, now, |session, _| {
             session.last_activity = now;
             session.renew(now, false);
             Ok(session.clone())
         })
+        .await
     }
 
     /// A message is sent in the session: renew it (with `autoRenew`) or just record the activity.
-    pub fn record_message(
+    pub async fn record_message(
         &self,
         id: &str,
         now: DateTime<Utc>,
@@ -694,12 +747,13 @@ impl SessionRegistry {
             };
             Ok((session.clone(), status))
         })
+        .await
     }
 
     /// `PATCH …/timeout`: applies the request over the session's current configuration and
     /// recomputes the expiry. (1.7.2 merged it over the defaults, so changing one field silently
     /// reset the others.)
-    pub fn update_timeout(
+    pub async fn update_timeout(
         &self,
         id: &str,
         request: &TimeoutRequest,
@@ -711,51 +765,83 @@ impl SessionRegistry {
                 expiration(session.created_at, session.last_activity, &session.timeout);
             Ok(session.clone())
         })
+        .await
     }
 
     /// Forgets a session (expired or not); returns whether it existed.
-    pub fn remove(&self, id: &str) -> bool {
+    pub async fn remove(&self, id: &str) -> Result<bool, SessionFault> {
         let Ok(id) = Uuid::parse_str(id) else {
-            return false;
+            return Ok(false);
         };
-        self.with_inner(|inner| inner.sessions.remove(&id).is_some())
+        Ok(self.records.delete_record(RecordKind::Session, id).await?)
     }
 
     /// Drops every expired session; returns how many.
-    pub fn prune(&self, now: DateTime<Utc>) -> usize {
-        self.with_inner(|inner| inner.drop_expired(now))
+    pub async fn prune(&self, now: DateTime<Utc>) -> Result<usize, SessionFault> {
+        *self
+            .last_cleanup
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(now);
+        let dropped = self.records.purge_records(RecordKind::Session, now).await?;
+        Ok(usize::try_from(dropped).unwrap_or(usize::MAX))
+    }
+
+    /// Every held session, oldest first.
+    async fn all(&self) -> Result<Vec<Session>, SessionFault> {
+        let records = self.records.list_records(
+            RecordKind::Session,
+            None,
+            RecordOrder::OldestFirst,
+            i64::MAX,
+        );
+        records.await?.iter().map(session_of).collect()
     }
 
     /// The live sessions, oldest first; the expired ones are counted and dropped.
-    pub fn list(&self, now: DateTime<Utc>) -> SessionList {
-        let expired = self.prune(now);
-        let mut sessions: Vec<Session> =
-            self.with_inner(|inner| inner.sessions.values().cloned().collect());
-        sessions.sort_by_key(|session| (session.created_at, session.id));
-        SessionList { sessions, expired }
+    pub async fn list(&self, now: DateTime<Utc>) -> Result<SessionList, SessionFault> {
+        let expired = self.prune(now).await?;
+        let mut sessions = self.all().await?;
+        // Expired between the purge and the read (or purged by another node's clock).
+        sessions.retain(|session| !session.is_expired(now));
+        Ok(SessionList { sessions, expired })
     }
 
     /// Counts for the health route; the expired sessions are dropped.
-    pub fn health(&self, now: DateTime<Utc>) -> SessionHealth {
-        self.prune(now);
-        self.with_inner(|inner| SessionHealth {
-            active: inner.sessions.len(),
-            expiring_soon: inner
-                .sessions
-                .values()
+    pub async fn health(&self, now: DateTime<Utc>) -> Result<SessionHealth, SessionFault> {
+        self.prune(now).await?;
+        let sessions = self.all().await?;
+        let live = sessions.iter().filter(|session| !session.is_expired(now));
+        Ok(SessionHealth {
+            active: live.clone().count(),
+            expiring_soon: live
                 .filter(|session| session.is_near_expiration(now))
                 .count(),
         })
     }
+}
 
-    /// How many sessions are held (live or not yet dropped).
-    pub fn len(&self) -> usize {
-        self.with_inner(|inner| inner.sessions.len())
-    }
+/// The stored form of a session.
+fn session_record(session: &Session, version: i64) -> Result<SharedRecord, SessionFault> {
+    let body = serde_json::to_value(session)
+        .map_err(|err| StoreError::Invalid(format!("session not storable: {err}")))?;
+    Ok(SharedRecord {
+        kind: RecordKind::Session,
+        id: session.id,
+        tag: SESSION_TAG.to_owned(),
+        body,
+        version,
+        created_at: session.created_at,
+        purge_at: session.expires_at,
+    })
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+fn session_of(record: &SharedRecord) -> Result<Session, SessionFault> {
+    Session::deserialize(&record.body).map_err(|err| {
+        SessionFault::Store(StoreError::Backend(format!(
+            "stored session {} is not readable: {err}",
+            record.id
+        )))
+    })
 }
 
 /// Drops expired sessions every cleanup interval (`SESSION_CLEANUP_INTERVAL_MINUTES`) until the
@@ -764,9 +850,9 @@ impl SessionRegistry {
 ///
 /// Spawn it with `tokio::spawn(run_cleanup(Arc::clone(&state.sessions)))`; it holds only a weak
 /// reference, so it stops at the first tick after the registry is dropped.
-pub async fn run_cleanup(registry: std::sync::Arc<SessionRegistry>) {
+pub async fn run_cleanup(registry: Arc<SessionRegistry>) {
     let period = registry.cleanup_interval();
-    let weak = std::sync::Arc::downgrade(&registry);
+    let weak = Arc::downgrade(&registry);
     drop(registry);
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -775,9 +861,10 @@ pub async fn run_cleanup(registry: std::sync::Arc<SessionRegistry>) {
         let Some(registry) = weak.upgrade() else {
             return;
         };
-        let dropped = registry.prune(Utc::now());
-        if dropped > 0 {
-            tracing::debug!(dropped, "expired sessions cleaned up");
+        match registry.prune(Utc::now()).await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::debug!(dropped, "expired sessions cleaned up"),
+            Err(fault) => tracing::warn!(?fault, "expired sessions could not be cleaned up"),
         }
     }
 }
@@ -885,7 +972,7 @@ mod tests {
         }
     }
 
-    fn session_with(
+    async fn session_with(
         registry: &SessionRegistry,
         timeout: TimeoutConfig,
         now: DateTime<Utc>,
@@ -899,12 +986,12 @@ mod tests {
             now,
         );
         let id = session.id.to_string();
-        registry.insert(session, now).unwrap();
+        registry.insert(session, now).await.unwrap();
         id
     }
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
+        let map: std::collections::HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
@@ -1116,43 +1203,43 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_expired_session_answers_expired_once_then_is_gone() {
+    #[actix_web::test]
+    async fn an_expired_session_answers_expired_once_then_is_gone() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0));
-        assert!(registry.get(&id, at(29)).is_ok());
+        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0)).await;
+        assert!(registry.get(&id, at(29)).await.is_ok());
         assert_eq!(
-            registry.get(&id, at(30)),
+            registry.get(&id, at(30)).await,
             Err(SessionFault::Expired(at(30)))
         );
-        assert_eq!(registry.get(&id, at(31)), Err(SessionFault::NotFound));
-        assert!(registry.is_empty());
+        assert_eq!(registry.get(&id, at(31)).await, Err(SessionFault::NotFound));
+        assert!((registry.count().await.unwrap() == 0));
         assert_eq!(
-            registry.get("not-a-uuid", at(0)),
+            registry.get("not-a-uuid", at(0)).await,
             Err(SessionFault::NotFound)
         );
     }
 
-    #[test]
-    fn messages_renew_an_auto_renewing_session() {
+    #[actix_web::test]
+    async fn messages_renew_an_auto_renewing_session() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0));
-        let (session, status) = registry.record_message(&id, at(20)).unwrap();
+        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0)).await;
+        let (session, status) = registry.record_message(&id, at(20)).await.unwrap();
         assert!(status.was_renewed);
         assert_eq!(status.renewal_count, 1);
         assert_eq!(session.last_activity, at(20));
         assert_eq!(status.expires_at, at(50));
         assert!(!status.is_near_expiration);
         // Still alive past the first timeout thanks to the renewal.
-        assert!(registry.get(&id, at(45)).is_ok());
-        assert!(registry.get(&id, at(50)).is_err());
+        assert!(registry.get(&id, at(45)).await.is_ok());
+        assert!(registry.get(&id, at(50)).await.is_err());
     }
 
-    #[test]
-    fn messages_do_not_renew_without_auto_renew() {
+    #[actix_web::test]
+    async fn messages_do_not_renew_without_auto_renew() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, false, 720.0), at(0));
-        let (session, status) = registry.record_message(&id, at(26)).unwrap();
+        let id = session_with(&registry, timeout(30.0, false, 720.0), at(0)).await;
+        let (session, status) = registry.record_message(&id, at(26)).await.unwrap();
         assert!(!status.was_renewed);
         assert_eq!(status.renewal_count, 0);
         assert_eq!(session.last_activity, at(26));
@@ -1160,31 +1247,31 @@ mod tests {
         assert!(status.is_near_expiration, "4 minutes left, threshold 5");
     }
 
-    #[test]
-    fn renewals_stop_at_the_maximum_duration() {
+    #[actix_web::test]
+    async fn renewals_stop_at_the_maximum_duration() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, true, 60.0), at(0));
-        let (_, status) = registry.record_message(&id, at(29)).unwrap();
+        let id = session_with(&registry, timeout(30.0, true, 60.0), at(0)).await;
+        let (_, status) = registry.record_message(&id, at(29)).await.unwrap();
         assert_eq!(status.expires_at, at(59), "29 + 30, under the cap");
-        let (_, status) = registry.record_message(&id, at(50)).unwrap();
+        let (_, status) = registry.record_message(&id, at(50)).await.unwrap();
         assert!(status.was_renewed);
         assert_eq!(status.expires_at, at(60), "capped at creation + 60");
-        let err = registry.renew(&id, at(60)).unwrap_err();
+        let err = registry.renew(&id, at(60)).await.unwrap_err();
         assert_eq!(err, SessionFault::Expired(at(60)));
     }
 
-    #[test]
-    fn a_forced_renewal_works_without_auto_renew_but_not_past_the_maximum() {
+    #[actix_web::test]
+    async fn a_forced_renewal_works_without_auto_renew_but_not_past_the_maximum() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, false, 60.0), at(0));
-        let renewed = registry.renew(&id, at(10)).unwrap();
+        let id = session_with(&registry, timeout(30.0, false, 60.0), at(0)).await;
+        let renewed = registry.renew(&id, at(10)).await.unwrap();
         assert_eq!(renewed.renewal_count, 1);
         assert_eq!(renewed.last_activity, at(10));
         assert_eq!(renewed.expires_at, at(40));
         assert!(!renewed.timeout.auto_renew, "the setting is left as it was");
 
         // A session whose maximum duration is shorter than its life so far cannot be renewed.
-        let id = session_with(&registry, timeout(30.0, true, 30.0), at(0));
+        let id = session_with(&registry, timeout(30.0, true, 30.0), at(0)).await;
         registry
             .update_timeout(
                 &id,
@@ -1194,10 +1281,11 @@ mod tests {
                 },
                 at(0),
             )
+            .await
             .unwrap();
         // The maximum duration is clamped to the timeout (30): at 30 it has expired.
         assert!(matches!(
-            registry.renew(&id, at(30)),
+            registry.renew(&id, at(30)).await,
             Err(SessionFault::Expired(_))
         ));
 
@@ -1211,9 +1299,9 @@ mod tests {
         );
         stuck.expires_at = at(100);
         let id = stuck.id.to_string();
-        registry.insert(stuck, at(0)).unwrap();
+        registry.insert(stuck, at(0)).await.unwrap();
         assert_eq!(
-            registry.renew(&id, at(40)),
+            registry.renew(&id, at(40)).await,
             Err(SessionFault::MaxDurationReached {
                 max_duration_minutes: 30.0,
                 created_at: at(0),
@@ -1222,23 +1310,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn heartbeats_record_activity_and_renew_when_allowed() {
+    #[actix_web::test]
+    async fn heartbeats_record_activity_and_renew_when_allowed() {
         let registry = SessionRegistry::new(&config());
-        let renewing = session_with(&registry, timeout(30.0, true, 720.0), at(0));
-        let fixed = session_with(&registry, timeout(30.0, false, 720.0), at(0));
-        let session = registry.heartbeat(&renewing, at(10)).unwrap();
+        let renewing = session_with(&registry, timeout(30.0, true, 720.0), at(0)).await;
+        let fixed = session_with(&registry, timeout(30.0, false, 720.0), at(0)).await;
+        let session = registry.heartbeat(&renewing, at(10)).await.unwrap();
         assert_eq!((session.renewal_count, session.expires_at), (1, at(40)));
-        let session = registry.heartbeat(&fixed, at(10)).unwrap();
+        let session = registry.heartbeat(&fixed, at(10)).await.unwrap();
         assert_eq!(session.last_activity, at(10));
         assert_eq!((session.renewal_count, session.expires_at), (0, at(30)));
     }
 
-    #[test]
-    fn timeout_updates_keep_the_other_fields_and_recompute_the_expiry() {
+    #[actix_web::test]
+    async fn timeout_updates_keep_the_other_fields_and_recompute_the_expiry() {
         let registry = SessionRegistry::new(&config());
-        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0));
-        registry.record_message(&id, at(10)).unwrap();
+        let id = session_with(&registry, timeout(30.0, true, 720.0), at(0)).await;
+        registry.record_message(&id, at(10)).await.unwrap();
         let session = registry
             .update_timeout(
                 &id,
@@ -1248,6 +1336,7 @@ mod tests {
                 },
                 at(15),
             )
+            .await
             .unwrap();
         assert_eq!(session.timeout, timeout(60.0, true, 720.0));
         assert_eq!(session.expires_at, at(70), "last activity 10 + 60");
@@ -1260,6 +1349,7 @@ mod tests {
                 },
                 at(16),
             )
+            .await
             .unwrap();
         assert_eq!(session.timeout.timeout_minutes, 60.0);
         assert_eq!(session.expires_at, at(60), "creation 0 + 60");
@@ -1290,13 +1380,13 @@ mod tests {
         assert_eq!(created["expiresAt"], json!(iso(&at(30))));
     }
 
-    #[test]
-    fn list_and_health_count_and_drop_expired_sessions() {
+    #[actix_web::test]
+    async fn list_and_health_count_and_drop_expired_sessions() {
         let registry = SessionRegistry::new(&config());
-        let short = session_with(&registry, timeout(10.0, true, 720.0), at(0));
-        let long = session_with(&registry, timeout(60.0, true, 720.0), at(1));
-        let near = session_with(&registry, timeout(20.0, true, 720.0), at(2));
-        let health = registry.health(at(18));
+        let short = session_with(&registry, timeout(10.0, true, 720.0), at(0)).await;
+        let long = session_with(&registry, timeout(60.0, true, 720.0), at(1)).await;
+        let near = session_with(&registry, timeout(20.0, true, 720.0), at(2)).await;
+        let health = registry.health(at(18)).await.unwrap();
         assert_eq!(
             health,
             SessionHealth {
@@ -1304,45 +1394,45 @@ mod tests {
                 expiring_soon: 1
             }
         );
-        assert!(registry.get(&short, at(18)).is_err());
+        assert!(registry.get(&short, at(18)).await.is_err());
 
-        let list = registry.list(at(30));
+        let list = registry.list(at(30)).await.unwrap();
         assert_eq!(list.expired, 1, "the 20-minute one");
         let ids: Vec<String> = list.sessions.iter().map(|s| s.id.to_string()).collect();
         assert_eq!(ids, std::slice::from_ref(&long));
-        assert_eq!(registry.len(), 1);
-        assert!(registry.remove(&long));
-        assert!(!registry.remove(&long));
-        assert!(!registry.remove(&near));
-        assert!(!registry.remove("nope"));
+        assert_eq!(registry.count().await.unwrap(), 1);
+        assert!(registry.remove(&long).await.unwrap());
+        assert!(!registry.remove(&long).await.unwrap());
+        assert!(!registry.remove(&near).await.unwrap());
+        assert!(!registry.remove("nope").await.unwrap());
     }
 
-    #[test]
-    fn inserting_cleans_up_once_per_interval() {
+    #[actix_web::test]
+    async fn inserting_cleans_up_once_per_interval() {
         let registry = SessionRegistry::new(&config());
-        session_with(&registry, timeout(5.0, true, 720.0), at(0));
-        session_with(&registry, timeout(30.0, true, 720.0), at(3));
+        session_with(&registry, timeout(5.0, true, 720.0), at(0)).await;
+        session_with(&registry, timeout(30.0, true, 720.0), at(3)).await;
         assert_eq!(
-            registry.len(),
+            registry.count().await.unwrap(),
             2,
             "the first insert cleaned up at 0, the next not due"
         );
-        session_with(&registry, timeout(30.0, true, 720.0), at(6));
+        session_with(&registry, timeout(30.0, true, 720.0), at(6)).await;
         assert_eq!(
-            registry.len(),
+            registry.count().await.unwrap(),
             2,
             "due again at 6: the 5-minute session is dropped"
         );
     }
 
-    #[test]
-    fn a_full_registry_refuses_new_sessions_until_one_expires() {
+    #[actix_web::test]
+    async fn a_full_registry_refuses_new_sessions_until_one_expires() {
         let registry = SessionRegistry::new(&SessionConfig {
             max_sessions: 2,
             ..config()
         });
-        session_with(&registry, timeout(10.0, true, 720.0), at(0));
-        let long = session_with(&registry, timeout(60.0, true, 720.0), at(1));
+        session_with(&registry, timeout(10.0, true, 720.0), at(0)).await;
+        let long = session_with(&registry, timeout(60.0, true, 720.0), at(1)).await;
         let extra = |now| {
             let session = Session::new(
                 AgentId::new_random(),
@@ -1355,14 +1445,14 @@ mod tests {
             registry.insert(session, now)
         };
         assert_eq!(
-            extra(at(2)),
+            extra(at(2)).await,
             Err(SessionFault::LimitReached { max_sessions: 2 })
         );
-        assert_eq!(registry.len(), 2);
+        assert_eq!(registry.count().await.unwrap(), 2);
         // At 10 the first session has expired: it makes room, though the cleanup is not due.
-        assert_eq!(extra(at(10)), Ok(()));
-        assert_eq!(registry.len(), 2);
-        assert!(registry.get(&long, at(10)).is_ok());
+        assert_eq!(extra(at(10)).await, Ok(()));
+        assert_eq!(registry.count().await.unwrap(), 2);
+        assert!(registry.get(&long, at(10)).await.is_ok());
         assert_eq!(
             SessionConfig::from_lookup(|_| None).max_sessions,
             MAX_SESSIONS
@@ -1373,16 +1463,19 @@ mod tests {
     async fn the_cleanup_task_drops_expired_sessions() {
         let registry = std::sync::Arc::new(SessionRegistry::new(&config()));
         let past = Utc::now() - TimeDelta::hours(1);
-        session_with(&registry, timeout(5.0, true, 720.0), past);
-        assert_eq!(registry.len(), 1);
+        session_with(&registry, timeout(5.0, true, 720.0), past).await;
+        assert_eq!(registry.count().await.unwrap(), 1);
         let task = tokio::spawn(run_cleanup(std::sync::Arc::clone(&registry)));
         for _ in 0..100 {
-            if registry.is_empty() {
+            if registry.count().await.unwrap() == 0 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(registry.is_empty(), "the first tick cleans up at once");
+        assert!(
+            (registry.count().await.unwrap() == 0),
+            "the first tick cleans up at once"
+        );
         task.abort();
     }
 

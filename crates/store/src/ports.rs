@@ -3,7 +3,7 @@
 
 use crate::DieselStore;
 use crate::queries::{
-    agents, channels, cluster, logs, memories, message_servers, messages, worlds,
+    agents, channels, cluster, logs, memories, message_servers, messages, records, worlds,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use eliza_domain::memory::{Memory, MemoryQuery, MemorySearch, ScoredMemory};
 use eliza_domain::messaging::{
     CentralMessage, Channel, ChannelType, ChannelUpdate, MessagePage, MessageSearch, MessageServer,
 };
+use eliza_domain::records::{RecordKind, RecordOrder, RecordStore, SharedRecord};
 use eliza_domain::store::{
     AgentStore, ChannelStore, LogStore, MemoryStore, MessageServerStore, MessageStore, PoolStatus,
     StoreInfo, StoreResult, WorldStore,
@@ -26,6 +27,7 @@ use eliza_domain::store::{
 use eliza_domain::task::{CacheEntry, Task};
 use eliza_domain::world::{Entity, Participant, Relationship, Room, RoomState, World};
 use serde_json::Value;
+use uuid::Uuid;
 
 #[async_trait]
 impl AgentStore for DieselStore {
@@ -533,5 +535,46 @@ impl ClusterStore for DieselStore {
 
     async fn drop_work(&self, agent: AgentId) -> StoreResult<u64> {
         self.run(move |c| cluster::drop_all(c, agent)).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for DieselStore {
+    async fn insert_record(&self, record: &SharedRecord) -> StoreResult<bool> {
+        let record = record.clone();
+        self.run(move |c| records::insert(c, &record)).await
+    }
+
+    async fn get_record(&self, kind: RecordKind, id: Uuid) -> StoreResult<Option<SharedRecord>> {
+        self.run(move |c| records::get(c, kind, id)).await
+    }
+
+    async fn swap_record(&self, record: &SharedRecord) -> StoreResult<bool> {
+        let record = record.clone();
+        self.run(move |c| records::swap(c, &record)).await
+    }
+
+    async fn delete_record(&self, kind: RecordKind, id: Uuid) -> StoreResult<bool> {
+        self.run(move |c| records::delete(c, kind, id)).await
+    }
+
+    async fn purge_records(&self, kind: RecordKind, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.run(move |c| records::purge(c, kind, now)).await
+    }
+
+    async fn list_records(
+        &self,
+        kind: RecordKind,
+        tag: Option<&str>,
+        order: RecordOrder,
+        limit: i64,
+    ) -> StoreResult<Vec<SharedRecord>> {
+        let tag = tag.map(str::to_owned);
+        self.run(move |c| records::list(c, kind, tag.as_deref(), order, limit))
+            .await
+    }
+
+    async fn count_records(&self, kind: RecordKind) -> StoreResult<Vec<(String, i64)>> {
+        self.run(move |c| records::count(c, kind)).await
     }
 }

@@ -234,3 +234,15 @@ diesel::joinable!(central_messages -> channels (channel_id));
 diesel::allow_tables_to_appear_in_same_query!(memories, embeddings);
 diesel::allow_tables_to_appear_in_same_query!(channels, channel_participants);
 diesel::allow_tables_to_appear_in_same_query!(central_messages, channels);
+
+diesel::table! {
+    shared_records (kind, id) {
+        kind -> Text,
+        id -> Text,
+        tag -> Text,
+        body -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        purge_at -> Timestamp,
+    }
+}

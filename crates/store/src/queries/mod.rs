@@ -8,6 +8,7 @@ pub(crate) mod logs;
 pub(crate) mod memories;
 pub(crate) mod message_servers;
 pub(crate) mod messages;
+pub(crate) mod records;
 pub(crate) mod worlds;
 
 use crate::error::DbResult;

@@ -100,10 +100,33 @@ contract_suite! {
         work_is_queued_once_in_order_and_finished,
         approximate_search_matches_exact_on_100k_vectors,
         the_index_follows_memories_stored_and_deleted_after_its_build,
+        records_insert_get_swap_and_delete,
+        records_list_count_and_purge_by_kind_and_tag,
+        records_concurrent_swaps_lose_no_update,
     ];
     db: [
         agent_delete_leaves_no_orphan_rows,
         embeddings_are_removed_with_their_memory,
         corrupt_rows_are_backend_errors,
     ];
+}
+
+/// The shared-record contract also holds for the single-node, in-memory implementation.
+mod memory_records {
+    use eliza_domain::records::MemoryRecords;
+
+    #[tokio::test]
+    async fn records_insert_get_swap_and_delete() {
+        crate::contract::records_insert_get_swap_and_delete(&MemoryRecords::new()).await;
+    }
+
+    #[tokio::test]
+    async fn records_list_count_and_purge_by_kind_and_tag() {
+        crate::contract::records_list_count_and_purge_by_kind_and_tag(&MemoryRecords::new()).await;
+    }
+
+    #[tokio::test]
+    async fn records_concurrent_swaps_lose_no_update() {
+        crate::contract::records_concurrent_swaps_lose_no_update(&MemoryRecords::new()).await;
+    }
 }

@@ -242,30 +242,37 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
 
     let job_id = Uuid::new_v4();
     let channel_id = ChannelId::new_random();
-    let job = state.jobs.create(
-        NewJob {
-            id: job_id,
-            agent_id,
-            user_id: request.user_id.clone(),
-            channel_id,
-            prompt: request.content.clone(),
-            metadata: Value::Object(request.metadata.clone()),
-            timeout_ms: request.timeout_ms,
-        },
-        now_ms(),
-    );
+    let job = state
+        .jobs
+        .create(
+            NewJob {
+                id: job_id,
+                agent_id,
+                user_id: request.user_id.clone(),
+                channel_id,
+                prompt: request.content.clone(),
+                metadata: Value::Object(request.metadata.clone()),
+                timeout_ms: request.timeout_ms,
+            },
+            now_ms(),
+        )
+        .await
+        .map_err(|err| store_error(err, "Failed to create job"))?;
     tracing::info!(job = %job_id, agent = %agent_id, timeout_ms = request.timeout_ms, "job created");
 
     let channel = match create_job_channel(&state, &request, job_id, agent_id, channel_id).await {
         Ok(channel) => channel,
         Err(err) => {
-            state.jobs.remove(job_id);
+            if let Err(err) = state.jobs.remove(job_id).await {
+                tracing::warn!(job = %job_id, %err, "job without a channel not removed; it will time out");
+            }
             tracing::error!(job = %job_id, err = %err.message, "failed to create job channel");
             return Err(err);
         }
     };
 
-    let Some(job) = state.jobs.start_processing(job_id) else {
+    let started = state.jobs.start_processing(job_id).await;
+    let Some(job) = started.map_err(|err| store_error(err, "Failed to start job"))? else {
         // Evicted meanwhile (the registry is full of newer jobs): report what was created.
         return Ok(HttpResponse::Created().json(job.created_json()));
     };
@@ -292,7 +299,9 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
     let mut answer = job.created_json();
     match state.messaging.post_in(channel, post).await {
         Ok(posted) => {
-            state.jobs.set_user_message(job_id, posted.message.id);
+            if let Err(err) = state.jobs.set_user_message(job_id, posted.message.id).await {
+                tracing::warn!(job = %job_id, %err, "job question id not recorded");
+            }
             if posted.dispatched.is_empty() {
                 tracing::debug!(job = %job_id, agent = %agent_id, "no local agent took the job; waiting on the bus");
             }
@@ -309,10 +318,10 @@ async fn create_job(state: web::Data<AppState>, body: JsonBody) -> ApiResult {
         }
         Err(err) => {
             tracing::error!(job = %job_id, %err, "failed to create message for job");
-            if let Some(status) = state
+            let failed = state
                 .jobs
-                .fail(job_id, "Failed to create user message", now_ms())
-            {
+                .fail(job_id, "Failed to create user message", now_ms());
+            if let Ok(Some(status)) = failed.await {
                 answer["status"] = json!(status.as_str());
             }
         }
@@ -362,21 +371,33 @@ async fn await_answer(
     let outcome = tokio::time::timeout(timeout, answer_of(&mut watch, &question, agent_id)).await;
     let now = now_ms();
     let status = match outcome {
-        Ok(Ok(reply)) => jobs.complete(
-            job_id,
-            JobReply {
-                id: reply.id,
-                content: reply.content,
-                author_id: reply.author_id,
-                created_at: reply.created_at,
-                metadata: reply.metadata,
-            },
-            now,
-        ),
-        Ok(Err(error)) => jobs.fail(job_id, format!("Agent failed to respond: {error}"), now),
-        Err(_elapsed) => jobs.time_out(job_id, now),
+        Ok(Ok(reply)) => {
+            jobs.complete(
+                job_id,
+                JobReply {
+                    id: reply.id,
+                    content: reply.content,
+                    author_id: reply.author_id,
+                    created_at: reply.created_at,
+                    metadata: reply.metadata,
+                },
+                now,
+            )
+            .await
+        }
+        Ok(Err(error)) => {
+            jobs.fail(job_id, format!("Agent failed to respond: {error}"), now)
+                .await
+        }
+        Err(_elapsed) => jobs.time_out(job_id, now).await,
     };
-    tracing::info!(job = %job_id, status = status.map(|status| status.as_str()), "job finished");
+    match status {
+        Ok(status) => {
+            tracing::info!(job = %job_id, status = status.map(|status| status.as_str()), "job finished");
+        }
+        // A poll still times the job out at its expiry.
+        Err(err) => tracing::error!(job = %job_id, %err, "job outcome not recorded"),
+    }
 }
 
 /// The agent's answer to `question`: its first reply that is not an action notice.
@@ -422,7 +443,7 @@ fn list_limit(text: Option<&str>) -> usize {
 async fn list_jobs(
     state: web::Data<AppState>,
     query: web::Query<Vec<(String, String)>>,
-) -> HttpResponse {
+) -> ApiResult {
     let first = |key: &str| {
         query
             .iter()
@@ -432,22 +453,27 @@ async fn list_jobs(
     let limit = list_limit(first("limit"));
     // An unknown status is ignored, as in 1.7.2.
     let status = first("status").and_then(JobStatus::parse);
-    let list = state.jobs.list(status, limit, now_ms());
-    HttpResponse::Ok().json(list.to_json())
+    let list = state.jobs.list(status, limit, now_ms()).await;
+    let list = list.map_err(|err| store_error(err, "Failed to list jobs"))?;
+    Ok(HttpResponse::Ok().json(list.to_json()))
 }
 
 #[utoipa::path(get, path = "/api/messaging/jobs/health", tag = "jobs", summary = "Jobs health", operation_id = "jobs_health",
     responses((status = 200, body = JobHealthBody)))]
-async fn health(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.jobs.health(now_ms()).to_json())
+async fn health(state: web::Data<AppState>) -> ApiResult {
+    let health = state.jobs.health(now_ms()).await;
+    let health = health.map_err(|err| store_error(err, "Failed to read job health"))?;
+    Ok(HttpResponse::Ok().json(health.to_json()))
 }
 
 #[utoipa::path(get, path = "/api/messaging/jobs/{jobId}", tag = "jobs", summary = "One job (poll it until it is finished)",
     params(("jobId" = Uuid, Path)),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 async fn get_job(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let job = validate_uuid(&path)
-        .and_then(|id| state.jobs.get(id, now_ms()))
+    let id = validate_uuid(&path).ok_or_else(|| not_found("Job not found"))?;
+    let job = state.jobs.get(id, now_ms()).await;
+    let job = job
+        .map_err(|err| store_error(err, "Failed to read job"))?
         .ok_or_else(|| not_found("Job not found"))?;
     Ok(HttpResponse::Ok().json(job.to_json()))
 }

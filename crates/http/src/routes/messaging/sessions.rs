@@ -43,7 +43,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use eliza_bus::{MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
 use eliza_domain::messaging::{CentralMessage, ChannelType, MessagePage};
-use eliza_domain::{AgentId, AgentStatus, MessageId, MessageServerId, StoreResult};
+use eliza_domain::{AgentId, AgentStatus, MessageId, MessageServerId, StoreError, StoreResult};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -369,7 +369,26 @@ impl SessionError {
                 "SESSION_LIMIT_REACHED",
                 format!("Too many active sessions (at most {max_sessions}); try again later"),
             ),
+            SessionFault::Store(err) => SessionError::store(&err),
         }
+    }
+
+    /// Where the sessions are kept failed: 503 while the database is out of reach.
+    fn store(err: &StoreError) -> Self {
+        tracing::error!(%err, "session registry failed");
+        match err {
+            StoreError::Unavailable(_) => SessionError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "Sessions are unavailable right now; try again later",
+            ),
+            _ => SessionError::internal(),
+        }
+    }
+
+    /// A fault of a request that names no session (lists and counts).
+    fn registry(fault: SessionFault) -> Self {
+        SessionError::from_fault("", fault)
     }
 
     pub fn body(&self) -> Value {
@@ -454,17 +473,21 @@ fn metadata_field(value: Option<&Value>) -> Result<Map<String, Value>, SessionEr
 
 #[utoipa::path(get, path = "/api/messaging/sessions/health", tag = "sessions", summary = "Sessions health", operation_id = "sessions_health",
     responses((status = 200, body = SessionsHealth)))]
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+async fn health(state: web::Data<AppState>) -> SessionResult {
     let now = Utc::now();
-    let health = state.sessions.health(now);
+    let health = state
+        .sessions
+        .health(now)
+        .await
+        .map_err(SessionError::registry)?;
     // `invalidSessions` is only sent when positive; typed sessions are never malformed.
-    HttpResponse::Ok().json(json!({
+    Ok(HttpResponse::Ok().json(json!({
         "status": "healthy",
         "activeSessions": health.active,
         "timestamp": iso(&now),
         "expiringSoon": health.expiring_soon,
         "uptime": state.started.elapsed().as_secs_f64(),
-    }))
+    })))
 }
 
 /// The agent's own `SESSION_*` settings; unreadable or missing ones fall back to the server's.
@@ -561,11 +584,12 @@ async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) ->
     state
         .sessions
         .insert(session, now)
+        .await
         .map_err(|fault| SessionError::from_fault(&session_id, fault))?;
     if let Err(err) =
         channels::create(state.store.as_ref(), channel, "Failed to create channel").await
     {
-        state.sessions.remove(&session_id);
+        forget(&state, &session_id).await;
         tracing::error!(err = %err.message, session = %session_id, "session channel not created");
         return Err(SessionError::creation_failed(
             "Failed to create channel or add participants",
@@ -577,16 +601,20 @@ async fn create(state: web::Data<AppState>, body: Result<JsonBody, ApiError>) ->
 /// `GET /sessions`: the live sessions; expired ones are counted, then dropped.
 #[utoipa::path(get, path = "/api/messaging/sessions", tag = "sessions", summary = "The live sessions", operation_id = "list_sessions",
     responses((status = 200, body = SessionList)))]
-async fn list(state: web::Data<AppState>) -> HttpResponse {
+async fn list(state: web::Data<AppState>) -> SessionResult {
     let now = Utc::now();
-    let listed = state.sessions.list(now);
+    let listed = state
+        .sessions
+        .list(now)
+        .await
+        .map_err(SessionError::registry)?;
     let sessions: Vec<Value> = listed
         .sessions
         .iter()
         .map(|session| session.info_json(now))
         .collect();
     let active = sessions.len();
-    HttpResponse::Ok().json(json!({
+    Ok(HttpResponse::Ok().json(json!({
         "sessions": sessions,
         "total": active,
         "stats": {
@@ -594,7 +622,7 @@ async fn list(state: web::Data<AppState>) -> HttpResponse {
             "activeSessions": active,
             "expiredSessions": listed.expired,
         },
-    }))
+    })))
 }
 
 #[utoipa::path(get, path = "/api/messaging/sessions/{sessionId}", tag = "sessions", summary = "One session",
@@ -606,6 +634,7 @@ async fn get_session(req: HttpRequest, state: web::Data<AppState>) -> SessionRes
     let session = state
         .sessions
         .get(id, now)
+        .await
         .map_err(|fault| SessionError::from_fault(id, fault))?;
     Ok(HttpResponse::Ok().json(session.info_json(now)))
 }
@@ -642,7 +671,7 @@ async fn send_message(
     };
     let fault = |fault| SessionError::from_fault(id, fault);
     let now = Utc::now();
-    state.sessions.get(id, now).map_err(fault)?;
+    state.sessions.get(id, now).await.map_err(fault)?;
     if content.is_empty() {
         return Err(SessionError::invalid_content("Content cannot be empty"));
     }
@@ -652,12 +681,16 @@ async fn send_message(
         )));
     }
     let body_metadata = metadata_field(fields.get("metadata"))?;
-    let (session, status) = state.sessions.record_message(id, now).map_err(fault)?;
+    let (session, status) = state
+        .sessions
+        .record_message(id, now)
+        .await
+        .map_err(fault)?;
     let canonical_id = session.id.to_string();
 
     let channel = match state.store.get_channel(session.channel_id).await {
         Ok(Some(channel)) => channel,
-        Ok(None) => return Err(channel_gone(&state, &canonical_id, id)),
+        Ok(None) => return Err(channel_gone(&state, &canonical_id, id).await),
         Err(err) => {
             tracing::error!(%err, session = %canonical_id, "session channel unavailable");
             return Err(store_failed(id));
@@ -734,10 +767,21 @@ async fn send_message(
 }
 
 /// Someone deleted the session's channel: the session cannot be used any more and is dropped.
-fn channel_gone(state: &AppState, canonical_id: &str, id: &str) -> SessionError {
-    state.sessions.remove(canonical_id);
+async fn channel_gone(state: &AppState, canonical_id: &str, id: &str) -> SessionError {
+    forget(state, canonical_id).await;
     SessionError::not_found(id)
         .with_details(json!({"reason": "The session's channel no longer exists"}))
+}
+
+/// Drops a session that cannot work (its channel is missing); a failure only leaves it to expire.
+async fn forget(state: &AppState, id: &str) {
+    if let Err(fault) = state.sessions.remove(id).await {
+        tracing::warn!(
+            session = id,
+            ?fault,
+            "unusable session not dropped; it will expire"
+        );
+    }
 }
 
 /// The store failed while sending in session `id`.
@@ -832,6 +876,7 @@ async fn get_messages(
     let session = state
         .sessions
         .get(id, Utc::now())
+        .await
         .map_err(|fault| SessionError::from_fault(id, fault))?;
     let limit = safe_parse_int(
         query.get("limit").map(String::as_str),
@@ -979,6 +1024,7 @@ async fn renew(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let session = state
         .sessions
         .renew(id, now)
+        .await
         .map_err(|fault| SessionError::from_fault(id, fault))?;
     Ok(HttpResponse::Ok().json(session.info_json(now)))
 }
@@ -995,7 +1041,7 @@ async fn update_timeout(
 ) -> SessionResult {
     let id = session_id(&req);
     let fault = |fault| SessionError::from_fault(id, fault);
-    state.sessions.get(id, Utc::now()).map_err(fault)?;
+    state.sessions.get(id, Utc::now()).await.map_err(fault)?;
     let body = body_of(body)?;
     let request = TimeoutRequest::from_json(&body)
         .map_err(|reason| SessionError::invalid_timeout(&reason))?;
@@ -1008,6 +1054,7 @@ async fn update_timeout(
     let session = state
         .sessions
         .update_timeout(id, &request, now)
+        .await
         .map_err(fault)?;
     Ok(HttpResponse::Ok().json(session.info_json(now)))
 }
@@ -1021,6 +1068,7 @@ async fn heartbeat(req: HttpRequest, state: web::Data<AppState>) -> SessionResul
     let session = state
         .sessions
         .heartbeat(id, now)
+        .await
         .map_err(|fault| SessionError::from_fault(id, fault))?;
     Ok(HttpResponse::Ok().json(session.info_json(now)))
 }
@@ -1031,7 +1079,8 @@ async fn heartbeat(req: HttpRequest, state: web::Data<AppState>) -> SessionResul
     responses((status = 200, body = SessionDeleted), (status = 404, description = "`SESSION_NOT_FOUND`", body = ErrorBody)))]
 async fn delete_session(req: HttpRequest, state: web::Data<AppState>) -> SessionResult {
     let id = session_id(&req);
-    if !state.sessions.remove(id) {
+    let removed = state.sessions.remove(id).await;
+    if !removed.map_err(|fault| SessionError::from_fault(id, fault))? {
         return Err(SessionError::not_found(id));
     }
     tracing::info!(session = id, "session deleted");

@@ -6,6 +6,7 @@ mod logs;
 mod memories;
 mod message_search;
 mod messaging;
+mod records;
 mod vector_index;
 mod worlds;
 
@@ -15,6 +16,7 @@ pub use logs::*;
 pub use memories::*;
 pub use message_search::*;
 pub use messaging::*;
+pub use records::*;
 pub use vector_index::*;
 pub use worlds::*;
 

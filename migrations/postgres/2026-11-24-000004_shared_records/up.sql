@@ -1,0 +1,16 @@
+-- The messaging API's sessions and jobs, kept in the database so that every node of a cluster
+-- serves them. Bodies are JSON written by the HTTP layer; `version` makes every change a
+-- compare-and-swap, `tag` (a job's status) and `purge_at` are what lists, counts and clean-ups read.
+CREATE TABLE shared_records (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    body TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    purge_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX idx_shared_records_created ON shared_records (kind, created_at, id);
+CREATE INDEX idx_shared_records_tag ON shared_records (kind, tag, created_at, id);
+CREATE INDEX idx_shared_records_purge ON shared_records (kind, purge_at);
