@@ -1,8 +1,9 @@
 // Three eliza-server processes on one PostgreSQL database, for each cross-node backplane
 // (PostgreSQL LISTEN/NOTIFY and NATS): a message posted on node A reaches a socket on node C and
 // is answered exactly once by the agent node B owns; killing B hands the agent over within the
-// lease time, and nothing is answered twice or lost. Prints the cross-node broadcast latency and
-// the failover time.
+// lease time, and nothing is answered twice or lost; sessions and jobs are served by every node,
+// and requests that need the agent's runtime are forwarded to its owner. Prints the cross-node
+// broadcast latency and the failover time.
 //
 // Needs TEST_DATABASE_URL (a role that may create databases, see scripts/test-postgres), NATS on
 // NATS_URL (default nats://127.0.0.1:4222) and the binary built with `--features echo-agents`.
@@ -203,6 +204,26 @@ for (const backend of BACKENDS) {
       assert.equal(gone.status, 404, JSON.stringify(gone.body));
     });
 
+    test("a request that needs the agent's runtime is served by the node that owns it", async (t) => {
+      if (skip) return t.skip(skip);
+      const { A, B, C } = nodes;
+      const { agent } = shared;
+      const search = `/api/memory/agents/${agent}/search`;
+      const direct = await api(B, "POST", search, { query: "hello" });
+      assert.equal(direct.headers.get("x-eliza-served-by"), null, "B serves its own agent");
+      for (const node of [A, C]) {
+        const forwarded = await api(node, "POST", search, { query: "hello" });
+        assert.equal(forwarded.headers.get("x-eliza-served-by"), B.id, `${node.name} forwards to B`);
+        assert.equal(forwarded.status, direct.status, JSON.stringify(forwarded.body));
+        assert.equal(forwarded.body?.error?.code, direct.body?.error?.code);
+      }
+      // Reads from the store are served where they arrive.
+      const read = await api(A, "GET", `/api/memory/${agent}/memories`);
+      assert.equal(read.status, 200, JSON.stringify(read.body));
+      assert.equal(read.headers.get("x-eliza-served-by"), null);
+      shared.search = { route: search, status: direct.status };
+    });
+
     test("killing B hands its agent over within the lease time; nothing answered twice or lost", async (t) => {
       if (skip) return t.skip(skip);
       const { A, B, C } = nodes;
@@ -210,6 +231,10 @@ for (const backend of BACKENDS) {
       await B.kill();
       delete nodes.B;
       const killed = Date.now();
+      // B's lease is still live: A tries B, cannot reach it and serves the request itself.
+      const fallback = await api(A, "POST", shared.search.route, { query: "hello" });
+      assert.equal(fallback.headers.get("x-eliza-served-by"), null);
+      assert.equal(fallback.status, shared.search.status, JSON.stringify(fallback.body));
       // Posted while the agent has no live owner: queued, answered after the takeover.
       const sent = [];
       for (const [i, node] of [A, C, A].entries()) {

@@ -146,6 +146,6 @@ export async function api(server, method, route, body) {
   } catch {
     json = text;
   }
-  return { status: response.status, body: json };
+  return { status: response.status, body: json, headers: response.headers };
 }
 

@@ -69,6 +69,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(300..))]
     pub lease_ttl_ms: u64,
 
+    /// Where the other nodes of a cluster reach this node's HTTP API (e.g. http://10.0.0.5:3000),
+    /// to forward requests that need one of its agents' runtime. Default: the bound address,
+    /// unless it is a wildcard (0.0.0.0, ::), which other machines cannot dial.
+    #[arg(long, env = "ELIZA_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

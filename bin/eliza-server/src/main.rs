@@ -123,6 +123,7 @@ async fn serve(cli: Cli, logs: LogBuffer, started: Instant) -> Result<(), String
         started.elapsed().as_millis()
     );
     tracing::info!(%url, "listening");
+    advertise(&state, &cli, &url).await;
 
     let handle = server.handle();
     let shutdown = state.shutdown.clone();
@@ -206,6 +207,22 @@ fn bind_error(cli: &Cli, err: &std::io::Error) -> String {
             format!("not allowed to bind {}:{} ({err})", cli.host, cli.port)
         }
         _ => format!("cannot listen on {}:{}: {err}", cli.host, cli.port),
+    }
+}
+
+/// Records where the other cluster nodes reach this one (nothing on a single node).
+async fn advertise(state: &AppState, cli: &Cli, listening: &str) {
+    if state.cluster.is_none() {
+        return;
+    }
+    let wildcard = matches!(cli.host.as_str(), "0.0.0.0" | "::" | "[::]");
+    match cli.advertise_url.as_deref() {
+        Some(url) => state.advertise(url).await,
+        None if !wildcard => state.advertise(listening).await,
+        None => tracing::warn!(
+            "bound to a wildcard address without --advertise-url: other nodes cannot forward \
+             requests for this node's agents (memory search, plugin routes) here"
+        ),
     }
 }
 

@@ -113,4 +113,14 @@ pub trait ClusterStore: Send + Sync {
     async fn finish_work(&self, agent: AgentId, key: &str) -> StoreResult<bool>;
     /// Drops every queued piece of work for the agent (it was stopped or deleted).
     async fn drop_work(&self, agent: AgentId) -> StoreResult<u64>;
+
+    /// Records where `node` serves HTTP, replacing any older node registered at that address.
+    async fn register_node(
+        &self,
+        node: NodeId,
+        http_url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Where `node` serves HTTP, if it said so.
+    async fn node_url(&self, node: NodeId) -> StoreResult<Option<String>>;
 }

@@ -35,6 +35,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .service(
             web::scope("/api")
+                .wrap(from_fn(crate::forward::to_owner))
                 .wrap(from_fn(require_known_content_type))
                 .wrap(from_fn(require_api_key))
                 .wrap(from_fn(rate_limit::limit_api))

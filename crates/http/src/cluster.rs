@@ -2,6 +2,7 @@
 //! a [`ClusterBus`] for fan-out and [`ClusteredAgents`] for agent ownership (see
 //! `eliza_bus::cluster`). The node reads what ids-only events name from its own store.
 
+use crate::forward::Forwarder;
 use crate::jobs::{DEFAULT_RETENTION_MS, JobRegistry, MAX_JOBS};
 use crate::messaging::render::channel_json;
 use crate::sessions::SessionRegistry;
@@ -37,6 +38,8 @@ pub struct ClusterSetup {
 pub struct ClusterHandle {
     pub agents: Arc<ClusteredAgents>,
     pub backplane: Arc<dyn Backplane>,
+    /// Sends requests that need an agent's runtime to the node that runs it.
+    pub forwarder: Arc<Forwarder>,
 }
 
 impl ClusterHandle {
@@ -81,6 +84,7 @@ impl AppState {
         setup: ClusterSetup,
     ) -> Self {
         let bus = ClusterBus::new(setup.node, Arc::clone(&setup.backplane));
+        let forwarder = Arc::new(Forwarder::new(setup.node, Arc::clone(&setup.leases)));
         let agents = ClusteredAgents::new(ClusterParts {
             node: setup.node,
             store: Arc::clone(&store),
@@ -122,8 +126,17 @@ impl AppState {
         state.cluster = Some(ClusterHandle {
             agents,
             backplane: setup.backplane,
+            forwarder,
         });
         state
+    }
+
+    /// Tells the other nodes where this node serves HTTP (once it is listening), so they can
+    /// forward requests for its agents here. Does nothing on a single node.
+    pub async fn advertise(&self, http_url: &str) {
+        if let Some(cluster) = &self.cluster {
+            cluster.forwarder.register(http_url).await;
+        }
     }
 
     /// Where this node's agents hand their replies: the messaging service, fenced by the agent's

@@ -7,6 +7,7 @@ pub mod body;
 pub mod character_source;
 pub mod cluster;
 pub mod error;
+pub mod forward;
 pub mod jobs;
 pub mod logs;
 pub mod media;

@@ -536,6 +536,21 @@ impl ClusterStore for DieselStore {
     async fn drop_work(&self, agent: AgentId) -> StoreResult<u64> {
         self.run(move |c| cluster::drop_all(c, agent)).await
     }
+
+    async fn register_node(
+        &self,
+        node: NodeId,
+        http_url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let http_url = http_url.to_owned();
+        self.run(move |c| cluster::register_node(c, node, &http_url, now))
+            .await
+    }
+
+    async fn node_url(&self, node: NodeId) -> StoreResult<Option<String>> {
+        self.run(move |c| cluster::node_url(c, node)).await
+    }
 }
 
 #[async_trait]

@@ -246,3 +246,11 @@ diesel::table! {
         purge_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    cluster_nodes (node_id) {
+        node_id -> Text,
+        http_url -> Text,
+        registered_at -> Timestamp,
+    }
+}

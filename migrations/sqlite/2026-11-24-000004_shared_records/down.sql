@@ -1,1 +1,2 @@
+DROP TABLE cluster_nodes;
 DROP TABLE shared_records;

@@ -14,3 +14,12 @@ CREATE TABLE shared_records (
 CREATE INDEX idx_shared_records_created ON shared_records (kind, created_at, id);
 CREATE INDEX idx_shared_records_tag ON shared_records (kind, tag, created_at, id);
 CREATE INDEX idx_shared_records_purge ON shared_records (kind, purge_at);
+
+-- Where each cluster node serves HTTP, so a node can forward a request that needs an agent's live
+-- runtime to the node that owns the agent. A restarted node at the same address replaces its row.
+CREATE TABLE cluster_nodes (
+    node_id TEXT PRIMARY KEY NOT NULL,
+    http_url TEXT NOT NULL,
+    registered_at TIMESTAMP NOT NULL
+);
+CREATE INDEX idx_cluster_nodes_url ON cluster_nodes (http_url);

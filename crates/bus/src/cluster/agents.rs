@@ -542,6 +542,17 @@ impl ClusteredAgents {
         self.backplane.send(Subject::Events, envelope.encode());
     }
 
+    /// The node running the agent as this node last heard, while its lease is live.
+    pub fn live_owner(&self, agent: AgentId, now: DateTime<Utc>) -> Option<NodeId> {
+        self.with_state(|state| {
+            if state.owned.contains_key(&agent) {
+                return Some(self.node);
+            }
+            let lease = state.known.get(&agent)?;
+            lease.is_live(now).then_some(lease.node_id)
+        })
+    }
+
     fn owner_of(&self, agent: AgentId) -> Option<NodeId> {
         self.with_state(|state| {
             if state.owned.contains_key(&agent) {

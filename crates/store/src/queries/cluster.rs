@@ -4,10 +4,10 @@
 //! update-if-expired), so two nodes racing for an agent cannot both win on either backend.
 
 use crate::codec::{db_time, from_json, id_text, parse_id, to_json, utc};
-use crate::conn::DbConn;
+use crate::conn::{DbConn, write_transaction};
 use crate::error::DbResult;
 use crate::queries::{convert_all, insert_ignore};
-use crate::schema::{agent_leases, agent_work};
+use crate::schema::{agent_leases, agent_work, cluster_nodes};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use eliza_domain::cluster::{Acquired, Lease, NodeId, QueuedWork};
@@ -192,4 +192,33 @@ pub(crate) fn finish(conn: &mut DbConn, agent: AgentId, key: &str) -> DbResult<b
 pub(crate) fn drop_all(conn: &mut DbConn, agent: AgentId) -> DbResult<u64> {
     let work = agent_work::table.filter(agent_work::agent_id.eq(id_text(agent)));
     Ok(diesel::delete(work).execute(conn)? as u64)
+}
+
+pub(crate) fn register_node(
+    conn: &mut DbConn,
+    node: NodeId,
+    http_url: &str,
+    now: DateTime<Utc>,
+) -> DbResult<()> {
+    write_transaction(conn, |conn| {
+        diesel::delete(cluster_nodes::table.filter(cluster_nodes::http_url.eq(http_url)))
+            .execute(conn)?;
+        diesel::insert_into(cluster_nodes::table)
+            .values((
+                cluster_nodes::node_id.eq(id_text(node.0)),
+                cluster_nodes::http_url.eq(http_url),
+                cluster_nodes::registered_at.eq(db_time(now)),
+            ))
+            .execute(conn)?;
+        Ok::<_, crate::error::DbError>(())
+    })
+}
+
+pub(crate) fn node_url(conn: &mut DbConn, node: NodeId) -> DbResult<Option<String>> {
+    let url = cluster_nodes::table
+        .find(id_text(node.0))
+        .select(cluster_nodes::http_url)
+        .first(conn)
+        .optional()?;
+    Ok(url)
 }

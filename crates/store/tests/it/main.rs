@@ -98,6 +98,7 @@ contract_suite! {
         expiring_a_nodes_leases_hands_them_over,
         leases_and_work_go_with_their_agent,
         work_is_queued_once_in_order_and_finished,
+        nodes_register_their_address_and_a_restart_replaces_it,
         approximate_search_matches_exact_on_100k_vectors,
         the_index_follows_memories_stored_and_deleted_after_its_build,
         records_insert_get_swap_and_delete,

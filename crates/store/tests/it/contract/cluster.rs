@@ -105,3 +105,38 @@ fn work(agent: eliza_domain::AgentId, key: &str, n: i64) -> QueuedWork {
         created_at: t(n),
     }
 }
+
+pub async fn nodes_register_their_address_and_a_restart_replaces_it(store: &DieselStore) {
+    let (a, b, restarted) = (
+        NodeId::new_random(),
+        NodeId::new_random(),
+        NodeId::new_random(),
+    );
+    store
+        .register_node(a, "http://10.0.0.1:3000", t(0))
+        .await
+        .unwrap();
+    store
+        .register_node(b, "http://10.0.0.2:3000", t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.node_url(a).await.unwrap().as_deref(),
+        Some("http://10.0.0.1:3000")
+    );
+    assert_eq!(
+        store.node_url(b).await.unwrap().as_deref(),
+        Some("http://10.0.0.2:3000")
+    );
+    // The process at 10.0.0.1 restarts as a new node: the old one no longer has an address.
+    store
+        .register_node(restarted, "http://10.0.0.1:3000", t(5))
+        .await
+        .unwrap();
+    assert_eq!(store.node_url(a).await.unwrap(), None);
+    assert_eq!(
+        store.node_url(restarted).await.unwrap().as_deref(),
+        Some("http://10.0.0.1:3000")
+    );
+    assert_eq!(store.node_url(NodeId::new_random()).await.unwrap(), None);
+}
