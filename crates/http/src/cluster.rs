@@ -16,9 +16,10 @@ use eliza_bus::{AgentInboxes, AgentOutbox, BusMessage};
 use eliza_domain::cluster::{ClusterStore, NodeId};
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::records::RecordStore;
-use eliza_domain::{ChannelId, MessageId, Store};
+use eliza_domain::{ChannelId, MessageId, MessageServerId, Store};
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 /// What a node needs to join a cluster.
@@ -48,17 +49,55 @@ impl ClusterHandle {
     }
 }
 
+/// How many channels' servers [`StoreEvents`] remembers before it starts over.
+const SERVER_CACHE_LIMIT: usize = 10_000;
+
 /// Reads stored messages and channels for events that crossed the backplane as ids.
 struct StoreEvents {
     store: Arc<dyn Store>,
+    /// Each channel's server (it never changes), so a message costs one read, not two.
+    servers: Mutex<HashMap<ChannelId, MessageServerId>>,
+}
+
+impl StoreEvents {
+    fn new(store: Arc<dyn Store>) -> Self {
+        StoreEvents {
+            store,
+            servers: Mutex::default(),
+        }
+    }
+
+    async fn server_of(&self, channel: ChannelId) -> Option<MessageServerId> {
+        let cached = self.with_servers(|servers| servers.get(&channel).copied());
+        if cached.is_some() {
+            return cached;
+        }
+        let server = self
+            .store
+            .get_channel(channel)
+            .await
+            .ok()??
+            .message_server_id;
+        self.with_servers(|servers| {
+            if servers.len() >= SERVER_CACHE_LIMIT {
+                servers.clear();
+            }
+            servers.insert(channel, server);
+        });
+        Some(server)
+    }
+
+    fn with_servers<T>(&self, f: impl FnOnce(&mut HashMap<ChannelId, MessageServerId>) -> T) -> T {
+        f(&mut self.servers.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 #[async_trait]
 impl EventSource for StoreEvents {
     async fn message(&self, id: MessageId, updated: bool) -> Option<BusMessage> {
         let stored = self.store.get_message(id).await.ok()??;
-        let channel = self.store.get_channel(stored.channel_id).await.ok()??;
-        let mut message = BusMessage::from_stored(&stored, channel.message_server_id, None);
+        let server = self.server_of(stored.channel_id).await?;
+        let mut message = BusMessage::from_stored(&stored, server, None);
         if updated {
             message.updated_at = Some(stored.updated_at.timestamp_millis());
         }
@@ -95,9 +134,7 @@ impl AppState {
             config: setup.config,
         });
         inboxes.on_settled(agents.settled_hook());
-        let source = Arc::new(StoreEvents {
-            store: Arc::clone(&store),
-        });
+        let source = Arc::new(StoreEvents::new(Arc::clone(&store)));
         let mut state = Self::with_ports(
             store,
             agents.clone(),

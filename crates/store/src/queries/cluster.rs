@@ -115,8 +115,10 @@ pub(crate) fn renew(
     diesel::update(mine.filter(agent_leases::expires_at.gt(db_time(now))))
         .set(agent_leases::expires_at.eq(db_time(until)))
         .execute(conn)?;
+    // Every lease of this node that is live now: the ones just renewed and any taken meanwhile
+    // (an agent started between the two statements holds a lease this node must not give up).
     let rows = mine
-        .filter(agent_leases::expires_at.eq(db_time(until)))
+        .filter(agent_leases::expires_at.gt(db_time(now)))
         .select(LeaseRow::as_select())
         .load(conn)?;
     convert_all(rows)
