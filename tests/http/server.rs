@@ -5,6 +5,8 @@ use crate::support::{KEY_HEADERS, TestApp};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::{TimeZone, Utc};
+use eliza_bus::cluster::MemoryHub;
+use eliza_domain::cluster::NodeId;
 use eliza_domain::ids::MessageServerId;
 use eliza_domain::messaging::MessageServer;
 use eliza_http::logs::LogEntry;
@@ -509,4 +511,43 @@ async fn metrics_need_the_key_when_a_token_is_set() {
                 .is_some_and(|t| t.contains("http_requests_total"))
         );
     }
+}
+
+/// A cluster node says which node answered and whether its link to the other nodes is up; a
+/// node cut off from the backplane is `DEGRADED` on `/health` but keeps serving.
+#[actix_rt::test]
+async fn a_cluster_node_reports_its_id_and_backplane_link() {
+    let hub = MemoryHub::default();
+    let node = NodeId::new_random();
+    let app = TestApp::clustered(&hub, node).await;
+    for path in ["/health", "/api/server/health"] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.json["node"], json!(node.to_string()), "{path}");
+        assert_eq!(
+            reply.json["dependencies"],
+            json!({"agents": "no_agents", "backplane": "healthy"}),
+            "{path}"
+        );
+    }
+    hub.leave(node);
+    let cut_off = app.get("/health").await;
+    assert_eq!(
+        cut_off.json["dependencies"]["backplane"],
+        json!("disconnected")
+    );
+    assert_eq!(cut_off.json["status"], json!("DEGRADED"));
+    let server = app.get("/api/server/health").await;
+    assert_eq!(
+        server.json["dependencies"]["backplane"],
+        json!("disconnected")
+    );
+    assert_eq!(
+        server.json["status"],
+        json!("OK"),
+        "this route keeps OK, as in 1.7.2"
+    );
+    // A single node says neither.
+    let single = TestApp::new().await.get("/health").await;
+    assert!(single.json.get("node").is_none(), "{}", single.json);
+    assert_eq!(single.json["dependencies"], json!({"agents": "no_agents"}));
 }

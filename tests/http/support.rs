@@ -8,10 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
+use eliza_bus::cluster::{ClusterConfig, MemoryHub};
 use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
 use eliza_domain::agent::Agent;
 use eliza_domain::character::Character;
+use eliza_domain::cluster::NodeId;
 use eliza_domain::lifecycle::StatusRegistry;
+use eliza_http::cluster::ClusterSetup;
 use eliza_http::logs::LogBuffer;
 use eliza_http::media::MediaConfig;
 use eliza_http::{AppState, HttpConfig, app};
@@ -36,6 +39,20 @@ pub struct TestApp {
     pub dir: TempDir,
     /// Declared last: dropped after the store, so the pool is closed before its schema goes away.
     _database: DatabaseGuard,
+}
+
+/// A store on a fresh database, and `config` with its directories moved into a temp dir.
+async fn fresh_store(mut config: HttpConfig) -> (DieselStore, HttpConfig, TempDir, DatabaseGuard) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, database) = database_url(dir.path());
+    let store = DieselStore::connect(&url, StoreOptions::default())
+        .await
+        .expect("store");
+    if config.env_dir == std::path::Path::new(".") {
+        config.env_dir = dir.path().to_path_buf();
+    }
+    in_temp_dir(&mut config.media, dir.path());
+    (store, config, dir, database)
 }
 
 /// Media directories left at their defaults (under `./.eliza`) move into the test's temp dir.
@@ -94,19 +111,11 @@ impl TestApp {
 
     /// An app on this bus and agent dispatch (a test responder's inboxes, a bus to watch).
     pub async fn with_ports(
-        mut config: HttpConfig,
+        config: HttpConfig,
         bus: Arc<dyn Bus>,
         dispatch: Arc<dyn AgentDispatch>,
     ) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (url, database) = database_url(dir.path());
-        let store = DieselStore::connect(&url, StoreOptions::default())
-            .await
-            .expect("store");
-        if config.env_dir == std::path::Path::new(".") {
-            config.env_dir = dir.path().to_path_buf();
-        }
-        in_temp_dir(&mut config.media, dir.path());
+        let (store, config, dir, database) = fresh_store(config).await;
         let state = AppState::with_ports(
             Arc::new(store),
             Arc::new(StatusRegistry::default()),
@@ -114,6 +123,34 @@ impl TestApp {
             LogBuffer::new(1000),
             bus,
             dispatch,
+        );
+        TestApp {
+            state,
+            dir,
+            _database: database,
+        }
+    }
+
+    /// A cluster node on `hub` (an in-memory backplane) over its own fresh database.
+    pub async fn clustered(hub: &MemoryHub, node: NodeId) -> TestApp {
+        let (store, config, dir, database) = fresh_store(HttpConfig::default()).await;
+        let store = Arc::new(store);
+        let (backplane, incoming) = hub.join(node);
+        let setup = ClusterSetup {
+            node,
+            backplane: Arc::new(backplane),
+            incoming,
+            leases: store.clone(),
+            records: store.clone(),
+            config: ClusterConfig::default(),
+        };
+        let state = AppState::with_cluster(
+            store,
+            config,
+            LogBuffer::new(1000),
+            Arc::new(StatusRegistry::default()),
+            AgentInboxes::new(),
+            setup,
         );
         TestApp {
             state,

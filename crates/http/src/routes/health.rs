@@ -40,8 +40,12 @@ pub struct HealthReport {
     pub timestamp: String,
     /// Seconds since the server started (the api-client's `ServerHealth.uptime`).
     pub uptime: f64,
-    /// `{"agents": "healthy" | "no_agents"}`.
+    /// `{"agents": "healthy" | "no_agents"}`, plus on a cluster node
+    /// `"backplane": "healthy" | "disconnected"` (the link to the other nodes).
     pub dependencies: serde_json::Map<String, serde_json::Value>,
+    /// This node's id, on a cluster node only (which node a load balancer reached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     #[serde(rename = "agentCount", skip_serializing_if = "Option::is_none")]
     pub agent_count: Option<usize>,
 }
@@ -76,6 +80,17 @@ pub(crate) fn health_report(state: &AppState, variant: HealthVariant) -> HttpRes
         "uptime": state.started.elapsed().as_secs_f64(),
         "dependencies": {"agents": if healthy { "healthy" } else { "no_agents" }},
     });
+    if let Some(cluster) = &state.cluster {
+        // Without its backplane a node still serves the API, but its sockets miss the other
+        // nodes' events: reported, and `DEGRADED` on `/health`, without failing the check.
+        let connected = cluster.backplane.connected();
+        body["dependencies"]["backplane"] =
+            json!(if connected { "healthy" } else { "disconnected" });
+        body["node"] = json!(cluster.node());
+        if !connected && variant == HealthVariant::Public {
+            body["status"] = json!("DEGRADED");
+        }
+    }
     if variant == HealthVariant::Public {
         body["agentCount"] = json!(agent_count);
     }
