@@ -224,6 +224,21 @@ for (const backend of BACKENDS) {
       shared.search = { route: search, status: direct.status };
     });
 
+    test("a character update sent to a node that does not own the agent reaches the running agent", async (t) => {
+      if (skip) return t.skip(skip);
+      const { A, C } = nodes;
+      const { agent, channelId, me, sent } = shared;
+      await expectOk(A, "PATCH", `/api/agents/${agent}`, { name: "Renamed" });
+      const text = "after the rename";
+      const posted = await postMessage(C, channelId, me, text);
+      sent.push(posted.data.id);
+      const reply = await eventually("the reply of the renamed agent", async () => {
+        const { body } = await api(A, "GET", `/api/messaging/central-channels/${channelId}/messages?limit=10`);
+        return body?.data?.messages?.find((m) => m.content === `echo: ${text}`);
+      }, REPLY_WAIT_MS);
+      assert.equal(reply.metadata?.agentName, "Renamed", JSON.stringify(reply));
+    });
+
     test("killing B hands its agent over within the lease time; nothing answered twice or lost", async (t) => {
       if (skip) return t.skip(skip);
       const { A, B, C } = nodes;

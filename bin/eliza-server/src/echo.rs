@@ -3,7 +3,7 @@
 //! messaging service, like a running agent runtime would. Nothing else of an agent runs.
 
 use async_trait::async_trait;
-use eliza_bus::responder::spawn_echo_responder;
+use eliza_bus::responder::spawn_renamable_echo_responder;
 use eliza_bus::{AgentDispatch, AgentInboxes, AgentOutbox};
 use eliza_domain::lifecycle::{AgentLifecycle, StartError, StatusRegistry};
 use eliza_domain::store::Store;
@@ -11,7 +11,9 @@ use eliza_domain::{Agent, AgentId, AgentStatus};
 use eliza_http::cluster::ClusterSetup;
 use eliza_http::logs::LogBuffer;
 use eliza_http::{AppState, HttpConfig};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use tokio::sync::watch;
 
 /// The environment variable that turns echo agents on (in a binary built with the feature).
 pub const ENV: &str = "ELIZA_ECHO_AGENTS";
@@ -43,6 +45,8 @@ pub fn app_state(
 pub struct EchoAgents {
     status: StatusRegistry,
     inboxes: AgentInboxes,
+    /// Each running responder's name, so a character update renames the next replies.
+    names: Mutex<HashMap<AgentId, watch::Sender<String>>>,
     /// Set once the messaging service exists (it is built from the state that holds `self`).
     outbox: OnceLock<Arc<dyn AgentOutbox>>,
 }
@@ -52,8 +56,16 @@ impl EchoAgents {
         EchoAgents {
             status: StatusRegistry::default(),
             inboxes,
+            names: Mutex::default(),
             outbox: OnceLock::new(),
         }
+    }
+
+    fn with_names<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<AgentId, watch::Sender<String>>) -> T,
+    ) -> T {
+        f(&mut self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Where responders hand their replies; agents cannot start before this is set.
@@ -72,11 +84,13 @@ impl AgentLifecycle for EchoAgents {
             let outbox = self.outbox.get().cloned().ok_or_else(|| {
                 StartError("echo agents are not wired to messaging yet".to_owned())
             })?;
+            let (sender, name) = watch::channel(agent.character.name.clone());
+            self.with_names(|names| names.insert(agent.id, sender));
             // Detached: the task ends once `stop` closes the inbox and it has drained.
-            drop(spawn_echo_responder(
+            drop(spawn_renamable_echo_responder(
                 &self.inboxes,
                 agent.id,
-                &agent.character.name,
+                name,
                 outbox,
             ));
         }
@@ -85,10 +99,16 @@ impl AgentLifecycle for EchoAgents {
 
     async fn stop(&self, id: AgentId) -> bool {
         self.inboxes.close(id);
+        self.with_names(|names| names.remove(&id));
         self.status.stop(id).await
     }
 
     async fn update(&self, agent: &Agent) -> Result<(), StartError> {
+        self.with_names(|names| {
+            if let Some(name) = names.get(&agent.id) {
+                name.send_replace(agent.character.name.clone());
+            }
+        });
         self.status.update(agent).await
     }
 
@@ -176,6 +196,28 @@ mod tests {
             Err(DispatchError::NotRunning(agent.id))
         );
         assert!(!agents.stop(agent.id).await);
+    }
+
+    #[tokio::test]
+    async fn an_update_renames_the_next_replies() {
+        let inboxes = AgentInboxes::new();
+        let agents = EchoAgents::new(inboxes.clone());
+        let (sender, mut replies) = mpsc::unbounded_channel();
+        agents.set_outbox(Arc::new(Recorder(sender)));
+        let mut agent = agent();
+        agents.start(&agent).await.unwrap();
+        let mut next_name = async |text: &str| {
+            inboxes.dispatch(agent.id, work(text)).await.unwrap();
+            let reply = tokio::time::timeout(Duration::from_secs(2), replies.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            reply.metadata.unwrap()["agentName"].clone()
+        };
+        assert_eq!(next_name("before").await, json!("Echo"));
+        agent.character.name = "Renamed".to_owned();
+        agents.update(&agent).await.unwrap();
+        assert_eq!(next_name("after").await, json!("Renamed"));
     }
 
     #[tokio::test]

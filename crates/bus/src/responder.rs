@@ -6,6 +6,7 @@ use crate::outbox::{AgentOutbox, NewMessage};
 use eliza_domain::AgentId;
 use serde_json::json;
 use std::sync::Arc;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The text the responder answers `text` with.
@@ -21,8 +22,19 @@ pub fn spawn_echo_responder(
     agent_name: &str,
     outbox: Arc<dyn AgentOutbox>,
 ) -> JoinHandle<()> {
+    let (_, name) = watch::channel(agent_name.to_owned());
+    spawn_renamable_echo_responder(inboxes, agent, name, outbox)
+}
+
+/// [`spawn_echo_responder`] whose replies carry the name `name` holds when each is written, so a
+/// character update shows in the next reply (`metadata.agentName`), as with a reloaded runtime.
+pub fn spawn_renamable_echo_responder(
+    inboxes: &AgentInboxes,
+    agent: AgentId,
+    name: watch::Receiver<String>,
+    outbox: Arc<dyn AgentOutbox>,
+) -> JoinHandle<()> {
     let mut inbox = inboxes.open(agent);
-    let agent_name = agent_name.to_owned();
     tokio::spawn(async move {
         while let Some(delivery) = inbox.recv().await {
             if let AgentWork::Message {
@@ -31,6 +43,7 @@ pub fn spawn_echo_responder(
             } = delivery.work()
             {
                 let text = echo_of(&message.content);
+                let agent_name = name.borrow().clone();
                 let reply = NewMessage {
                     id: None,
                     channel_id: message.channel_id,
