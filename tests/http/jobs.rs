@@ -2,11 +2,16 @@
 //! fixed), time out when no reply comes, and every validation error has its 1.7.2 text.
 
 use crate::messaging_fixture::{MessagingApp, UnreachableRecords, echo_of, user_id};
-use crate::support::Reply;
+use crate::support::{Reply, TestApp};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
+use chrono::Utc;
+use eliza_bus::cluster::MemoryHub;
 use eliza_bus::{AgentOutbox, AgentWork, NewMessage};
+use eliza_domain::MessageId;
+use eliza_domain::cluster::NodeId;
 use eliza_domain::ids::DEFAULT_SERVER_ID;
+use eliza_domain::messaging::CentralMessage;
 use eliza_domain::messaging::ChannelType;
 use eliza_domain::{AgentId, MessageServerId};
 use eliza_http::jobs::{JobRegistry, NewJob, TIMEOUT_ERROR};
@@ -678,4 +683,69 @@ async fn jobs_answer_503_while_their_database_is_out_of_reach() {
     ] {
         assert_error(&app.get(&path).await, unavailable, "Database not available");
     }
+}
+
+/// In a cluster the node that created a job may die before the answer comes: whichever node is
+/// polled then finds the agent's stored answer and completes the job. Here the answer is stored
+/// without a bus event, so the waiting task never hears it and only the poll can see it.
+#[actix_web::test]
+async fn a_cluster_node_polling_a_job_finds_the_stored_answer() {
+    let hub = MemoryHub::default();
+    let app = TestApp::clustered(&hub, NodeId::new_random()).await;
+    let agent = app.start_agent("Quiet").await.id.to_string();
+    let reply = app
+        .post(
+            JOBS,
+            json!({"agentId": agent, "userId": user_id(), "content": "anyone?", "timeoutMs": 60_000}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let id = job_id(&reply.json).to_owned();
+    let polled = app.get(&format!("{JOBS}/{id}")).await;
+    assert_eq!(
+        polled.json["status"],
+        json!("processing"),
+        "{}",
+        polled.json
+    );
+
+    let job = app
+        .state
+        .jobs
+        .get(id.parse().unwrap(), Utc::now().timestamp_millis())
+        .await
+        .unwrap()
+        .unwrap();
+    let question = job.user_message_id.expect("the question is recorded");
+    let at = Utc::now();
+    let notice_then_answer = ["Executing action: REPLY", "stored answer"];
+    for (offset, content) in notice_then_answer.into_iter().enumerate() {
+        let at = at + chrono::TimeDelta::milliseconds(offset as i64);
+        let answer = CentralMessage {
+            id: MessageId::new_random(),
+            channel_id: job.channel_id,
+            author_id: agent.clone(),
+            content: content.to_owned(),
+            raw_message: None,
+            source_type: Some("agent_response".to_owned()),
+            source_id: None,
+            metadata: Some(json!({"agentName": "Quiet"})),
+            in_reply_to_root_message_id: Some(question),
+            created_at: at,
+            updated_at: at,
+        };
+        app.state.store.create_message(&answer).await.unwrap();
+    }
+
+    let done = app.get(&format!("{JOBS}/{id}")).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.json);
+    assert_eq!(done.json["status"], json!("completed"), "{}", done.json);
+    assert_eq!(
+        done.json["result"]["message"]["content"],
+        json!("stored answer")
+    );
+    assert_eq!(
+        done.json["result"]["message"]["metadata"]["agentName"],
+        json!("Quiet")
+    );
 }

@@ -24,7 +24,7 @@ use chrono::Utc;
 use eliza_bus::{BusMessage, MessageOrigin, NewMessage};
 use eliza_domain::ids::{DEFAULT_SERVER_ID, validate_uuid};
 use eliza_domain::messaging::{Channel, ChannelType};
-use eliza_domain::{AgentId, ChannelId, MessageServerId};
+use eliza_domain::{AgentId, ChannelId, MessageServerId, StoreResult};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -409,8 +409,7 @@ async fn answer_of(
     loop {
         match watch.reply(question).await {
             Some(Ok(reply)) => {
-                let from_agent = AgentId::parse(&reply.author_id) == Ok(agent_id);
-                if from_agent && !reply.content.starts_with(ACTION_NOTICE_PREFIX) {
+                if is_answer(&reply.author_id, &reply.content, agent_id) {
                     return Ok(reply);
                 }
             }
@@ -422,6 +421,34 @@ async fn answer_of(
             None => std::future::pending::<()>().await,
         }
     }
+}
+
+/// A reply by the agent that is not an action notice.
+fn is_answer(author_id: &str, content: &str, agent_id: AgentId) -> bool {
+    AgentId::parse(author_id) == Ok(agent_id) && !content.starts_with(ACTION_NOTICE_PREFIX)
+}
+
+/// The agent's answer to a job's question as stored. In a cluster the node that created the job
+/// waits for the answer; if that node died, any node polling the job finds the answer here.
+async fn stored_answer(state: &AppState, job: &Job) -> Option<JobReply> {
+    let question = job.user_message_id?;
+    let replies = match state.store.list_replies(question).await {
+        Ok(replies) => replies,
+        Err(err) => {
+            tracing::warn!(job = %job.id, %err, "stored answers of a job unavailable");
+            return None;
+        }
+    };
+    let answer = replies
+        .into_iter()
+        .find(|reply| is_answer(&reply.author_id, &reply.content, job.agent_id))?;
+    Some(JobReply {
+        id: answer.id,
+        content: answer.content,
+        author_id: answer.author_id,
+        created_at: answer.created_at.timestamp_millis(),
+        metadata: answer.metadata,
+    })
 }
 
 /// `limit` as 1.7.2 reads it (`parseInt(limit) || 50`); a negative limit also means 50, one too
@@ -471,11 +498,26 @@ async fn health(state: web::Data<AppState>) -> ApiResult {
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 async fn get_job(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = validate_uuid(&path).ok_or_else(|| not_found("Job not found"))?;
+    let failed = |err| store_error(err, "Failed to read job");
     let job = state.jobs.get(id, now_ms()).await;
     let job = job
-        .map_err(|err| store_error(err, "Failed to read job"))?
+        .map_err(failed)?
         .ok_or_else(|| not_found("Job not found"))?;
+    let job = with_stored_answer(&state, job).await.map_err(failed)?;
     Ok(HttpResponse::Ok().json(job.to_json()))
+}
+
+/// In a cluster, a processing job whose answer is already stored is completed by this poll.
+async fn with_stored_answer(state: &AppState, job: Job) -> StoreResult<Job> {
+    if job.status != JobStatus::Processing || state.cluster.is_none() {
+        return Ok(job);
+    }
+    let Some(answer) = stored_answer(state, &job).await else {
+        return Ok(job);
+    };
+    let answered_at = answer.created_at;
+    state.jobs.complete(job.id, answer, answered_at).await?;
+    Ok(state.jobs.get(job.id, now_ms()).await?.unwrap_or(job))
 }
 
 #[cfg(test)]
