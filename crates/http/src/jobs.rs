@@ -442,17 +442,17 @@ impl JobRegistry {
         if due {
             self.sweep(now).await?;
         }
-        if self.remove(job.id).await?.is_some() {
-            tracing::warn!(job = %job.id, "job id reused; replacing the old job");
-        }
         while self.total().await? >= self.max_jobs {
             if !self.evict_one().await? {
                 break;
             }
         }
-        self.records
-            .insert_record(&self.record_of(&job, 1)?)
-            .await?;
+        let record = self.record_of(&job, 1)?;
+        if !self.records.insert_record(&record).await? {
+            tracing::warn!(job = %job.id, "job id reused; replacing the old job");
+            self.records.delete_record(RecordKind::Job, job.id).await?;
+            self.records.insert_record(&record).await?;
+        }
         Ok(job)
     }
 
@@ -774,6 +774,24 @@ mod tests {
         let job = registry.create(new_job(timeout_ms), now).await.unwrap();
         registry.start_processing(job.id).await.unwrap();
         job.id
+    }
+
+    #[actix_web::test]
+    async fn a_reused_id_replaces_the_old_job() {
+        let registry = JobRegistry::default();
+        let first = new_job(30_000);
+        let id = first.id;
+        registry.create(first.clone(), T0).await.unwrap();
+        registry.start_processing(id).await.unwrap();
+        registry.complete(id, reply("old"), T0 + 1).await.unwrap();
+        let again = registry.create(first, T0 + 2).await.unwrap();
+        assert_eq!(
+            (again.status, again.created_at),
+            (JobStatus::Pending, T0 + 2)
+        );
+        let held = registry.get(id, T0 + 3).await.unwrap().unwrap();
+        assert_eq!((held.status, held.result), (JobStatus::Pending, None));
+        assert_eq!(registry.list(None, 50, T0 + 3).await.unwrap().total, 1);
     }
 
     #[actix_web::test]
