@@ -13,7 +13,9 @@
 
 use crate::sessions::js_number;
 use chrono::{DateTime, Utc};
-use eliza_domain::records::{MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::records::{
+    Edit, MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord, edit_record,
+};
 use eliza_domain::{AgentId, ChannelId, MessageId, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -269,9 +271,6 @@ impl Counters {
 /// The one record holding the [`Counters`].
 const COUNTERS_ID: Uuid = Uuid::nil();
 
-/// How many times a change is retried after losing a race with another writer of the job.
-const MAX_SWAP_ATTEMPTS: usize = 32;
-
 /// How a job is stored: the API object plus the fields the API does not show.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -332,6 +331,10 @@ fn millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+fn counters_of(record: &SharedRecord) -> StoreResult<Counters> {
+    Counters::deserialize(&record.body).map_err(|err| corrupt("job counters", record.id, err))
+}
+
 fn corrupt(what: &str, id: Uuid, err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} {id} is not readable: {err}"))
 }
@@ -382,7 +385,7 @@ impl JobRegistry {
         self.max_jobs
     }
 
-    fn record_of(&self, job: &Job, version: i64) -> StoreResult<SharedRecord> {
+    fn record_of(&self, job: &Job) -> StoreResult<SharedRecord> {
         let stored = StoredJob {
             job: job.clone(),
             channel_id: job.channel_id,
@@ -395,7 +398,7 @@ impl JobRegistry {
             id: job.id,
             tag: job.status.as_str().to_owned(),
             body,
-            version,
+            version: 1,
             created_at: millis(job.created_at),
             // Kept while `expiresAt + retention >= now`, so gone from one millisecond after.
             purge_at: millis(
@@ -447,7 +450,7 @@ impl JobRegistry {
                 break;
             }
         }
-        let record = self.record_of(&job, 1)?;
+        let record = self.record_of(&job)?;
         if !self.records.insert_record(&record).await? {
             tracing::warn!(job = %job.id, "job id reused; replacing the old job");
             self.records.delete_record(RecordKind::Job, job.id).await?;
@@ -458,9 +461,7 @@ impl JobRegistry {
 
     /// How many jobs are held.
     async fn total(&self) -> StoreResult<usize> {
-        let counts = self.records.count_records(RecordKind::Job).await?;
-        let total: i64 = counts.iter().map(|(_, count)| count).sum();
-        Ok(usize::try_from(total).unwrap_or(usize::MAX))
+        self.records.total_records(RecordKind::Job).await
     }
 
     /// Makes room for one more job: the oldest finished job goes first, else the oldest job.
@@ -520,90 +521,70 @@ impl JobRegistry {
     }
 
     /// Lets `change` work on the job and writes it back when it changed; a job that finished
-    /// with the change is counted. `change` runs again when another writer got there first.
+    /// with the change is counted.
     async fn update(&self, id: Uuid, change: impl Fn(&mut Job)) -> StoreResult<Option<Job>> {
-        for _ in 0..MAX_SWAP_ATTEMPTS {
-            let Some(record) = self.records.get_record(RecordKind::Job, id).await? else {
-                return Ok(None);
+        let edited = edit_record(self.records.as_ref(), RecordKind::Job, id, |current| {
+            let Some(record) = current else {
+                return Ok(Edit::Keep(None));
             };
-            let before = Self::job_of(&record)?;
+            let before = Self::job_of(record)?;
             let mut job = before.clone();
             change(&mut job);
             if job == before {
-                return Ok(Some(job));
+                return Ok(Edit::Keep(Some((job, false))));
             }
-            if self
-                .records
-                .swap_record(&self.record_of(&job, record.version)?)
-                .await?
-            {
-                if job.status.is_finished() && !before.status.is_finished() {
-                    self.count_finished(&job).await?;
-                }
-                return Ok(Some(job));
-            }
+            let finished_now = job.status.is_finished() && !before.status.is_finished();
+            Ok(Edit::Write(
+                self.record_of(&job)?,
+                Some((job, finished_now)),
+            ))
+        });
+        let Some((job, finished_now)) = edited.await? else {
+            return Ok(None);
+        };
+        // The job is stored as finished: a counter that cannot be updated only skews the rates.
+        if finished_now && let Err(err) = self.count_finished(&job).await {
+            tracing::warn!(job = %job.id, %err, "finished job not counted in the job health rates");
         }
-        Err(StoreError::Unavailable(format!(
-            "job {id} kept changing under {MAX_SWAP_ATTEMPTS} attempts to update it"
-        )))
+        Ok(Some(job))
     }
 
-    async fn counters(&self) -> StoreResult<Option<(SharedRecord, Counters)>> {
-        let record = self
-            .records
-            .get_record(RecordKind::JobStats, COUNTERS_ID)
-            .await?;
+    async fn counters(&self) -> StoreResult<Counters> {
+        let record = self.records.get_record(RecordKind::JobStats, COUNTERS_ID);
         record
-            .map(|record| {
-                let counters = Counters::deserialize(&record.body)
-                    .map_err(|err| corrupt("job counters", record.id, err))?;
-                Ok((record, counters))
-            })
-            .transpose()
+            .await?
+            .as_ref()
+            .map_or(Ok(Counters::default()), counters_of)
     }
 
     /// Adds a finished job to the lifetime counters.
     async fn count_finished(&self, job: &Job) -> StoreResult<()> {
-        for _ in 0..MAX_SWAP_ATTEMPTS {
-            let (record, counters) = match self.counters().await? {
-                Some(found) => found,
-                None => {
-                    let record = SharedRecord {
-                        kind: RecordKind::JobStats,
-                        id: COUNTERS_ID,
-                        tag: String::new(),
-                        body: Value::Null,
-                        version: 0,
-                        created_at: millis(job.created_at),
-                        purge_at: millis(job.created_at),
-                    };
-                    (record, Counters::default())
-                }
-            };
-            let body = serde_json::to_value(counters.count(job))
-                .map_err(|err| StoreError::Invalid(err.to_string()))?;
-            let next = SharedRecord { body, ..record };
-            let written = if next.version == 0 {
-                self.records.insert_record(&next).await?
-            } else {
-                self.records.swap_record(&next).await?
-            };
-            if written {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(
-            "the job counters kept changing".to_owned(),
-        ))
+        edit_record(
+            self.records.as_ref(),
+            RecordKind::JobStats,
+            COUNTERS_ID,
+            |current| {
+                let counters = current.map_or(Ok(Counters::default()), counters_of)?;
+                let body = serde_json::to_value(counters.count(job))
+                    .map_err(|err| StoreError::Invalid(err.to_string()))?;
+                let record = SharedRecord {
+                    kind: RecordKind::JobStats,
+                    id: COUNTERS_ID,
+                    tag: String::new(),
+                    body,
+                    version: 1,
+                    created_at: millis(job.created_at),
+                    purge_at: millis(job.created_at),
+                };
+                Ok(Edit::Write(record, ()))
+            },
+        )
+        .await
     }
 
-    /// Forgets a job (its channel could not be created).
-    pub async fn remove(&self, id: Uuid) -> StoreResult<Option<Job>> {
-        let Some(record) = self.records.get_record(RecordKind::Job, id).await? else {
-            return Ok(None);
-        };
-        self.records.delete_record(RecordKind::Job, id).await?;
-        Self::job_of(&record).map(Some)
+    /// Forgets a job (its channel could not be created); returns whether it was held.
+    pub async fn remove(&self, id: Uuid) -> StoreResult<bool> {
+        self.records.delete_record(RecordKind::Job, id).await
     }
 
     /// `pending` → `processing`, once the question is about to be posted.
@@ -710,11 +691,7 @@ impl JobRegistry {
                 })
         };
         let status_counts = JobStatus::ALL.map(|status| (status, count_of(status)));
-        let counters = self
-            .counters()
-            .await?
-            .map(|(_, counters)| counters)
-            .unwrap_or_default();
+        let counters = self.counters().await?;
         let finished = counters.completed + counters.failed + counters.timed_out;
         let rate = |part: u64| {
             if finished == 0 {

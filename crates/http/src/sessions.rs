@@ -12,7 +12,9 @@
 
 use crate::messaging::render::iso;
 use chrono::{DateTime, TimeDelta, Utc};
-use eliza_domain::records::{MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::records::{
+    Edit, MemoryRecords, RecordKind, RecordOrder, RecordStore, SharedRecord, edit_record,
+};
 use eliza_domain::{AgentId, ChannelId, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -557,9 +559,6 @@ pub struct SessionHealth {
     pub expiring_soon: usize,
 }
 
-/// How many times a change is retried after losing a race with another writer of the session.
-const MAX_SWAP_ATTEMPTS: usize = 32;
-
 /// The tag every session record carries (sessions are not filtered by tag).
 const SESSION_TAG: &str = "live";
 
@@ -623,9 +622,7 @@ impl SessionRegistry {
 
     /// How many sessions are held (live or not yet dropped).
     pub async fn count(&self) -> Result<usize, SessionFault> {
-        let counts = self.records.count_records(RecordKind::Session).await?;
-        let held: i64 = counts.iter().map(|(_, count)| count).sum();
-        Ok(usize::try_from(held).unwrap_or(usize::MAX))
+        Ok(self.records.total_records(RecordKind::Session).await?)
     }
 
     /// Adds a session, unless [`SessionConfig::max_sessions`] live sessions are held already.
@@ -642,7 +639,7 @@ impl SessionRegistry {
             }
         }
         self.records
-            .insert_record(&session_record(&session, 1)?)
+            .insert_record(&session_record(&session)?)
             .await?;
         Ok(())
     }
@@ -670,29 +667,26 @@ impl SessionRegistry {
         now: DateTime<Utc>,
         f: impl Fn(&mut Session, &SessionConfig) -> Result<T, SessionFault>,
     ) -> Result<T, SessionFault> {
-        for _ in 0..MAX_SWAP_ATTEMPTS {
-            let Some(record) = self.records.get_record(RecordKind::Session, id).await? else {
-                return Err(SessionFault::NotFound);
-            };
-            let before = session_of(&record)?;
-            if before.is_expired(now) {
-                self.records.delete_record(RecordKind::Session, id).await?;
-                return Err(SessionFault::Expired(before.expires_at));
-            }
-            let mut session = before.clone();
-            let value = f(&mut session, &self.config)?;
-            if session == before
-                || self
-                    .records
-                    .swap_record(&session_record(&session, record.version)?)
-                    .await?
-            {
-                return Ok(value);
-            }
-        }
-        Err(SessionFault::Store(StoreError::Unavailable(format!(
-            "session {id} kept changing under {MAX_SWAP_ATTEMPTS} attempts to update it"
-        ))))
+        type Decision<T> = Result<Edit<Result<T, SessionFault>>, SessionFault>;
+        let edited = edit_record(
+            self.records.as_ref(),
+            RecordKind::Session,
+            id,
+            |current| -> Decision<T> {
+                let before = session_of(current.ok_or(SessionFault::NotFound)?)?;
+                if before.is_expired(now) {
+                    return Ok(Edit::Delete(Err(SessionFault::Expired(before.expires_at))));
+                }
+                let mut session = before.clone();
+                let value = f(&mut session, &self.config)?;
+                Ok(if session == before {
+                    Edit::Keep(Ok(value))
+                } else {
+                    Edit::Write(session_record(&session)?, Ok(value))
+                })
+            },
+        );
+        edited.await?
     }
 
     /// A live session.
@@ -821,7 +815,7 @@ impl SessionRegistry {
 }
 
 /// The stored form of a session.
-fn session_record(session: &Session, version: i64) -> Result<SharedRecord, SessionFault> {
+fn session_record(session: &Session) -> Result<SharedRecord, SessionFault> {
     let body = serde_json::to_value(session)
         .map_err(|err| StoreError::Invalid(format!("session not storable: {err}")))?;
     Ok(SharedRecord {
@@ -829,7 +823,7 @@ fn session_record(session: &Session, version: i64) -> Result<SharedRecord, Sessi
         id: session.id,
         tag: SESSION_TAG.to_owned(),
         body,
-        version,
+        version: 1,
         created_at: session.created_at,
         purge_at: session.expires_at,
     })

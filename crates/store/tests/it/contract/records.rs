@@ -2,7 +2,10 @@
 //! against the in-memory implementation too (`memory_records` in `main.rs`).
 
 use crate::fixtures::t;
-use eliza_domain::records::{RecordKind, RecordOrder, RecordStore, SharedRecord};
+use eliza_domain::StoreError;
+use eliza_domain::records::{
+    Edit, RecordKind, RecordOrder, RecordStore, SharedRecord, edit_record,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -184,30 +187,27 @@ pub async fn records_list_count_and_purge_by_kind_and_tag(store: &impl RecordSto
     );
 }
 
-/// Eight writers add one to a counter ten times each through read-and-swap: nothing is lost.
+/// Eight writers add one to a counter ten times each through `edit_record`: nothing is lost.
 pub async fn records_concurrent_swaps_lose_no_update(store: &impl RecordStore) {
     let counter = SharedRecord {
         body: json!({"count": 0}),
         ..record(RecordKind::JobStats, "stats", 0, 0)
     };
     store.insert_record(&counter).await.unwrap();
-    let add_one = || async {
-        loop {
-            let mut current = store
-                .get_record(RecordKind::JobStats, counter.id)
-                .await
-                .unwrap()
-                .unwrap();
+    let add_one = || {
+        edit_record(store, RecordKind::JobStats, counter.id, |current| {
+            let current = current.expect("the counter exists");
             let count = current.body["count"].as_i64().unwrap();
-            current.body = json!({"count": count + 1});
-            if store.swap_record(&current).await.unwrap() {
-                return;
-            }
-        }
+            let next = SharedRecord {
+                body: json!({"count": count + 1}),
+                ..current.clone()
+            };
+            Ok::<_, StoreError>(Edit::Write(next, ()))
+        })
     };
     let writers = (0..8).map(|_| async {
         for _ in 0..10 {
-            add_one().await;
+            add_one().await.unwrap();
         }
     });
     futures_util::future::join_all(writers).await;
