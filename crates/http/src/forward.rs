@@ -7,6 +7,7 @@
 //! carries [`FORWARDED_BY`] and is never forwarded again. When the owner cannot be reached the
 //! request is served here, as a single node would serve it.
 
+use crate::routes::plugins;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -142,18 +143,14 @@ fn runtime_agent(method: &Method, path: &str, query: &str) -> Option<AgentId> {
         ["api", "memory", "agents", id, _, ..] if writes => *id,
         ["api", "memory", id, _, ..] if writes => *id,
         ["api", "agents", id, "panels"] => *id,
-        ["api", "agents", id, "plugins", ..] => agent_param(query).unwrap_or(id),
+        // The agent the plugin dispatch itself picks: `?agentId=`, else the path's.
+        ["api", "agents", id, "plugins", ..] => {
+            let query = plugins::query_pairs(query);
+            return AgentId::parse(plugins::agent_param(&query).unwrap_or(id)).ok();
+        }
         _ => return None,
     };
     AgentId::parse(id).ok()
-}
-
-/// `?agentId=` when given and non-empty.
-fn agent_param(query: &str) -> Option<&str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("agentId="))
-        .find(|value| !value.is_empty())
 }
 
 /// Which other node to send the request to, if it needs a runtime this node does not have.
@@ -163,11 +160,7 @@ fn owner_elsewhere(state: &AppState, req: &ServiceRequest) -> Option<NodeId> {
         return None;
     }
     let agent = runtime_agent(req.method(), req.path(), req.query_string())?;
-    let local = state
-        .runtimes
-        .as_ref()
-        .is_some_and(|runtimes| runtimes.runtime(agent).is_some());
-    if local {
+    if state.runtime(agent).is_some() {
         return None;
     }
     let owner = cluster.agents.live_owner(agent, Utc::now())?;

@@ -9,10 +9,11 @@ use crate::rate_limit::{RateLimitConfig, RateLimiters};
 use crate::realtime::{self, RealtimeContext};
 use crate::sessions::{SessionConfig, SessionRegistry};
 use eliza_bus::{AgentDispatch, AgentInboxes, Bus, InProcessBus};
+use eliza_domain::AgentId;
 use eliza_domain::lifecycle::AgentLifecycle;
 use eliza_domain::secrets::{DEFAULT_SECRET_SALT, SecretCipher};
 use eliza_domain::store::Store;
-use eliza_runtime::{AgentRegistry, RegistryConfig};
+use eliza_runtime::{AgentRegistry, AgentRuntime, RegistryConfig};
 use eliza_socketio::{SocketIo, SocketIoConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -123,6 +124,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The agent's runtime, when it runs on this node with a real runtime.
+    pub fn runtime(&self, agent: AgentId) -> Option<Arc<AgentRuntime>> {
+        self.runtimes.as_ref()?.runtime(agent)
+    }
+
     /// The state with an in-process bus and agent inboxes.
     pub fn new(
         store: Arc<dyn Store>,

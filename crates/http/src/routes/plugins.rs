@@ -132,15 +132,11 @@ async fn panels(state: web::Data<AppState>, path: web::Path<String>) -> ApiResul
     if state.agents.status(agent) != AgentStatus::Active {
         return Err(ApiError::not_found("Agent not found"));
     }
-    let panels = runtime_of(&state, agent)
+    let panels = state
+        .runtime(agent)
         .map(|runtime| panel_list(&runtime, agent))
         .unwrap_or_default();
     Ok(ok(panels))
-}
-
-/// The running agent's runtime; `None` without runtimes (only statuses are tracked).
-fn runtime_of(state: &AppState, agent: AgentId) -> Option<Arc<AgentRuntime>> {
-    state.runtimes.as_ref()?.runtime(agent)
 }
 
 /// Whether a route pattern matches a request path as 1.7.2 matches it: a pattern ending in `/*`
@@ -239,7 +235,8 @@ fn lookup(state: &AppState, agent: Option<&str>, method: &str, path: &str) -> Lo
     if state.agents.status(agent) != AgentStatus::Active {
         return Lookup::AgentNotRunning;
     }
-    runtime_of(state, agent)
+    state
+        .runtime(agent)
         .and_then(|runtime| {
             let route = route_for(&runtime, method, path)?;
             Some(Lookup::Found(runtime, route))
@@ -248,14 +245,14 @@ fn lookup(state: &AppState, agent: Option<&str>, method: &str, path: &str) -> Lo
 }
 
 /// The query as decoded pairs, in order.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     web::Query::<Vec<(String, String)>>::from_query(query)
         .map(web::Query::into_inner)
         .unwrap_or_default()
 }
 
 /// `?agentId=` when given and non-empty (an empty value is absent, as for 1.7.2's truthiness test).
-fn agent_param(query: &[(String, String)]) -> Option<&str> {
+pub(crate) fn agent_param(query: &[(String, String)]) -> Option<&str> {
     query
         .iter()
         .find(|(key, value)| key == "agentId" && !value.is_empty())

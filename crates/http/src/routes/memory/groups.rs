@@ -3,7 +3,6 @@
 //! `DELETE /api/memory/groups/:id` (which 1.7.2 reads as a world id) finds what was created.
 
 use super::params::{optional_object, optional_string, optional_uuid};
-use super::runtime_of;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, success};
 use crate::openapi::Routes;
@@ -218,7 +217,7 @@ async fn group_room(
         created_at: now,
     };
     state.store.ensure_room(&room).await.map_err(failed)?;
-    if let Some(runtime) = runtime_of(state, agent) {
+    if let Some(runtime) = state.runtime(agent) {
         runtime
             .ensure_participant(room.id, EntityId(agent.0))
             .await

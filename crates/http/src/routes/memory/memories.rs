@@ -3,7 +3,7 @@
 use super::params::{ListParams, optional_object, optional_uuid};
 use super::rooms::owned_world;
 use super::views::{MemoryList, MemoryPage, MemoryView, TimeFormat};
-use super::{agent_id, running_agent, runtime_of};
+use super::{agent_id, running_agent};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
 use crate::openapi::Routes;
@@ -307,7 +307,7 @@ async fn apply_patch(
 /// the stored vector when the agent cannot embed (no runtime, no model, a model error).
 async fn fresh_embedding(state: &AppState, memory: &Memory) -> Option<Vec<f32>> {
     let text = memory.content.get("text").and_then(Value::as_str)?;
-    let runtime = runtime_of(state, memory.agent_id)?;
+    let runtime = state.runtime(memory.agent_id)?;
     match runtime.embed(text, memory.room_id).await {
         Ok(vector) => Some(vector),
         Err(err) => {

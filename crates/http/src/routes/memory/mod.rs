@@ -15,8 +15,6 @@ use crate::openapi::Routes;
 use crate::routes::agent_logs::require_running;
 use crate::state::AppState;
 use eliza_domain::AgentId;
-use eliza_runtime::AgentRuntime;
-use std::sync::Arc;
 
 /// Registers every route of the module. Must come before the agent CRUD routes: the literal
 /// `/api/agents/worlds` would otherwise be taken for an agent id (the 1.7.2 shadowing bug).
@@ -41,12 +39,4 @@ fn running_agent(state: &AppState, raw: &str, message: &str) -> Result<AgentId, 
     let id = agent_id(raw, message)?;
     require_running(state, id)?;
     Ok(id)
-}
-
-/// The running agent's runtime, when agents really run in this server (not in status-only tests).
-fn runtime_of(state: &AppState, agent: AgentId) -> Option<Arc<AgentRuntime>> {
-    state
-        .runtimes
-        .as_ref()
-        .and_then(|registry| registry.runtime(agent))
 }

@@ -2,7 +2,7 @@
 
 use super::params::{optional_object, optional_string, optional_uuid};
 use super::views::{RoomList, RoomView};
-use super::{agent_id, running_agent, runtime_of};
+use super::{agent_id, running_agent};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok, success};
 use crate::openapi::Routes;
@@ -56,7 +56,7 @@ async fn create_room(
         created_at: Utc::now(),
     };
     state.store.ensure_room(&room).await.map_err(create_error)?;
-    if let Some(runtime) = runtime_of(&state, agent) {
+    if let Some(runtime) = state.runtime(agent) {
         runtime
             .ensure_participant(room.id, EntityId(agent.0))
             .await

@@ -2,8 +2,8 @@
 //! and `POST /api/memory/:agentId/search`.
 
 use super::params::{optional_string, optional_uuid};
+use super::running_agent;
 use super::views::{SearchHitView, SearchResults};
-use super::{running_agent, runtime_of};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, ok};
 use crate::openapi::Routes;
@@ -48,8 +48,9 @@ async fn search_memories(
 ) -> ApiResult {
     let agent = running_agent(&state, &path, "Invalid agent ID format")?;
     let request = parse_request(agent, body.object()?)?;
-    let runtime =
-        runtime_of(&state, agent).ok_or_else(|| no_model("the agent runtime is not available"))?;
+    let runtime = state
+        .runtime(agent)
+        .ok_or_else(|| no_model("the agent runtime is not available"))?;
     let hits = runtime
         .search_memories(&request)
         .await
