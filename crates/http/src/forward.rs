@@ -4,16 +4,18 @@
 //!
 //! Each node records its HTTP address in the database at start ([`crate::cluster::ClusterHandle`]
 //! registers it); ownership comes from the leases this node already follows. A forwarded request
-//! carries [`FORWARDED_BY`] and is never forwarded again. When the owner cannot be reached the
-//! request is served here, as a single node would serve it.
+//! carries [`FORWARDED_BY`] and is never forwarded again. When no connection to the owner can be
+//! made the request is served here, as a single node would serve it; once the owner has the
+//! request, a failure there is a 502, never a second run here.
 
+use crate::error::ApiError;
 use crate::routes::plugins;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse, ResponseError, web};
 use chrono::Utc;
 use eliza_domain::AgentId;
 use eliza_domain::cluster::{ClusterStore, NodeId};
@@ -28,14 +30,6 @@ pub const SERVED_BY: &str = "x-eliza-served-by";
 
 /// How long a forwarded request may take (plugin routes and embedding models can be slow).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Response headers that describe one connection, not the answer.
-const HOP_BY_HOP: [header::HeaderName; 4] = [
-    header::CONNECTION,
-    header::TRANSFER_ENCODING,
-    header::CONTENT_LENGTH,
-    header::UPGRADE,
-];
 
 /// Finds other nodes' addresses and sends requests there.
 pub struct Forwarder {
@@ -95,44 +89,100 @@ impl Forwarder {
         Some(url)
     }
 
-    /// Sends the request to `base`; `None` when the owner could not be reached.
+    /// Sends the request to `owner` at `base`.
     async fn send(
         &self,
         req: &ServiceRequest,
         (owner, base): (NodeId, &str),
         body: web::Bytes,
-    ) -> Option<HttpResponse> {
-        let target = format!(
-            "{}{}",
-            base.trim_end_matches('/'),
-            req.uri().path_and_query().map_or("/", |p| p.as_str())
-        );
-        let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).ok()?;
-        let mut request = self.client.request(method, &target).body(body);
-        for (name, value) in req.headers() {
-            if name != header::HOST && name != header::CONTENT_LENGTH {
-                request = request.header(name.as_str(), value.as_bytes());
-            }
-        }
-        request = request.header(FORWARDED_BY, self.node.to_string());
-        let reply = match request.send().await {
-            Ok(reply) => reply,
-            Err(err) => {
-                tracing::warn!(%err, target, "the agent's owner could not be reached; serving here");
-                return None;
-            }
-        };
-        let status = StatusCode::from_u16(reply.status().as_u16()).ok()?;
-        let mut answer = HttpResponse::build(status);
-        for (name, value) in reply.headers() {
-            if !HOP_BY_HOP.iter().any(|hop| hop.as_str() == name.as_str()) {
-                answer.append_header((name.as_str(), value.as_bytes()));
-            }
-        }
-        answer.insert_header((SERVED_BY, owner.to_string()));
-        let body = reply.bytes().await.ok()?;
-        Some(answer.body(body))
+    ) -> Forwarded {
+        send(&self.client, self.node, req, (owner, base), body).await
     }
+}
+
+/// What became of a forwarded request.
+enum Forwarded {
+    /// The owner answered, or failed once it had the request (a 502 then): either way the
+    /// request may have run there, so it must not run here too.
+    Answer(HttpResponse),
+    /// No connection to the owner: nothing was sent, so serving the request here is safe.
+    NotSent,
+}
+
+/// Whether a header (lowercase name) describes the exchange rather than one connection, and so
+/// travels through the forwarding.
+fn end_to_end(name: &str) -> bool {
+    ![
+        "connection",
+        "transfer-encoding",
+        "content-length",
+        "upgrade",
+        "host",
+    ]
+    .contains(&name)
+}
+
+async fn send(
+    client: &reqwest::Client,
+    from: NodeId,
+    req: &ServiceRequest,
+    (owner, base): (NodeId, &str),
+    body: web::Bytes,
+) -> Forwarded {
+    let target = format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let Ok(method) = reqwest::Method::from_bytes(req.method().as_str().as_bytes()) else {
+        return Forwarded::NotSent;
+    };
+    let mut request = client.request(method, &target).body(body);
+    for (name, value) in req.headers() {
+        if end_to_end(name.as_str()) {
+            request = request.header(name.as_str(), value.as_bytes());
+        }
+    }
+    request = request.header(FORWARDED_BY, from.to_string());
+    let reply = match request.send().await {
+        Ok(reply) => reply,
+        Err(err) if err.is_connect() => {
+            tracing::warn!(%err, target, "the agent's owner could not be reached; serving here");
+            return Forwarded::NotSent;
+        }
+        Err(err) => return Forwarded::Answer(owner_failed(owner, &err)),
+    };
+    let Ok(status) = StatusCode::from_u16(reply.status().as_u16()) else {
+        return Forwarded::Answer(owner_failed(owner, &"an invalid status code"));
+    };
+    let mut answer = HttpResponse::build(status);
+    for (name, value) in reply.headers() {
+        if end_to_end(name.as_str()) {
+            answer.append_header((name.as_str(), value.as_bytes()));
+        }
+    }
+    answer.insert_header((SERVED_BY, owner.to_string()));
+    match reply.bytes().await {
+        Ok(body) => Forwarded::Answer(answer.body(body)),
+        Err(err) => Forwarded::Answer(owner_failed(owner, &err)),
+    }
+}
+
+/// 502: the node running the agent took the request but gave no usable answer.
+fn owner_failed(owner: NodeId, err: &dyn std::fmt::Display) -> HttpResponse {
+    tracing::warn!(%owner, %err, "a forwarded request failed at the agent's owner");
+    let mut answer = ApiError::coded(
+        StatusCode::BAD_GATEWAY,
+        "AGENT_NODE_FAILED",
+        "The server running this agent did not answer the request",
+    )
+    .error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&owner.to_string()) {
+        answer
+            .headers_mut()
+            .insert(header::HeaderName::from_static(SERVED_BY), value);
+    }
+    answer
 }
 
 /// The agent whose live runtime the request needs, if any.
@@ -167,52 +217,144 @@ fn owner_elsewhere(state: &AppState, req: &ServiceRequest) -> Option<NodeId> {
     (owner != cluster.node()).then_some(owner)
 }
 
+/// Where to forward the request, if anywhere: the forwarder, the owner and its address.
+async fn forward_target(
+    state: &AppState,
+    req: &ServiceRequest,
+) -> Option<(Arc<Forwarder>, NodeId, String)> {
+    let owner = owner_elsewhere(state, req)?;
+    let forwarder = Arc::clone(&state.cluster.as_ref()?.forwarder);
+    let base = forwarder.address(owner).await?;
+    Some((forwarder, owner, base))
+}
+
 /// The middleware: forwards what another node must serve, serves the rest here.
 pub async fn to_owner(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
+    let target = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => forward_target(state, &req).await,
+        None => None,
     };
-    let target = match (owner_elsewhere(&state, &req), state.cluster.as_ref()) {
-        (Some(owner), Some(cluster)) => cluster
-            .forwarder
-            .address(owner)
-            .await
-            .map(|url| (owner, url)),
-        _ => None,
-    };
-    let (Some((owner, base)), Some(cluster)) = (target, state.cluster.as_ref()) else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    };
-    let body = req.extract::<web::Bytes>().await?;
-    match cluster
-        .forwarder
-        .send(&req, (owner, &base), body.clone())
-        .await
-    {
-        Some(answer) => Ok(req.into_response(answer)),
-        None => {
-            req.set_payload(Payload::from(body));
-            next.call(req)
-                .await
-                .map(ServiceResponse::map_into_boxed_body)
+    if let Some((forwarder, owner, base)) = target {
+        let body = req.extract::<web::Bytes>().await?;
+        match forwarder.send(&req, (owner, &base), body.clone()).await {
+            Forwarded::Answer(answer) => return Ok(req.into_response(answer)),
+            // Nothing reached the owner: the handler here gets the body back.
+            Forwarded::NotSent => req.set_payload(Payload::from(body)),
         }
     }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use actix_web::test::TestRequest;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
     const AGENT: &str = "0b2f7e7c-5a8e-4d43-9a39-3f5f1f1f2b44";
+
+    /// A one-connection server on loopback: reads the request head, hands it to `reply`, and
+    /// writes what `reply` returns (nothing: it hangs up). Returns its base URL and the request.
+    fn one_shot(
+        reply: impl FnOnce(&str) -> Option<&'static str> + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).to_lowercase();
+            if let Some(answer) = reply(&head) {
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+            head
+        });
+        (base, served)
+    }
+
+    fn search_request() -> ServiceRequest {
+        TestRequest::post()
+            .uri(&format!("/api/memory/agents/{AGENT}/search?x=1"))
+            .insert_header(("x-api-key", "s3cret"))
+            .insert_header((header::CONNECTION, "keep-alive"))
+            .to_srv_request()
+    }
+
+    async fn forward_to(base: &str, owner: NodeId) -> Forwarded {
+        let client = reqwest::Client::new();
+        let body = web::Bytes::from_static(b"{\"query\":\"hi\"}");
+        send(
+            &client,
+            NodeId::new_random(),
+            &search_request(),
+            (owner, base),
+            body,
+        )
+        .await
+    }
+
+    #[actix_web::test]
+    async fn the_owners_answer_comes_back_with_the_node_that_served_it() {
+        let (base, served) = one_shot(|_| {
+            Some(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-custom: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+            )
+        });
+        let owner = NodeId::new_random();
+        let Forwarded::Answer(answer) = forward_to(&base, owner).await else {
+            panic!("the owner answered");
+        };
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        let header = |name: &str| answer.headers().get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header("x-custom"), Some("1"));
+        assert_eq!(header(SERVED_BY), Some(owner.to_string().as_str()));
+        let head = served.join().unwrap();
+        assert!(
+            head.starts_with(&format!("post /api/memory/agents/{AGENT}/search?x=1 ")),
+            "{head}"
+        );
+        assert!(head.contains("x-api-key: s3cret"), "{head}");
+        assert!(head.contains(&format!("{FORWARDED_BY}: ")), "{head}");
+        assert!(
+            !head.contains("keep-alive"),
+            "hop-by-hop headers stay behind: {head}"
+        );
+    }
+
+    #[actix_web::test]
+    async fn an_owner_that_cannot_be_connected_to_leaves_the_request_here() {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        assert!(matches!(
+            forward_to(&base, NodeId::new_random()).await,
+            Forwarded::NotSent
+        ));
+    }
+
+    #[actix_web::test]
+    async fn an_owner_that_took_the_request_and_failed_is_a_502_not_a_second_run() {
+        let (base, served) = one_shot(|_| None);
+        let Forwarded::Answer(answer) = forward_to(&base, NodeId::new_random()).await else {
+            panic!("the request reached the owner: it must not run here as well");
+        };
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+        let body = actix_web::body::to_bytes(answer.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "AGENT_NODE_FAILED", "{body}");
+        served.join().unwrap();
+    }
     const OTHER: &str = "11111111-2222-3333-4444-555555555555";
 
     fn agent(method: Method, path: &str, query: &str) -> Option<String> {
