@@ -92,6 +92,16 @@ async fn a_lost_lease_moves_the_agent_and_fences_the_old_owner() {
     // B learns the owner instead of starting a second copy.
     b.agents.start(&agent).await.unwrap();
     assert_eq!(b.local.status(agent.id), AgentStatus::Inactive);
+    // Where requests needing the runtime go: A, for as long as A's lease is live.
+    let now = Utc::now();
+    assert_eq!(a.agents.live_owner(agent.id, now), Some(a.agents.node()));
+    assert_eq!(b.agents.live_owner(agent.id, now), Some(a.agents.node()));
+    let lapsed = now + chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        b.agents.live_owner(agent.id, lapsed),
+        None,
+        "the lease lasts 300 ms"
+    );
     let author = agent.id.to_string();
     assert!(a.outbox.submit(reply(&author)).await.is_ok());
     assert_eq!(

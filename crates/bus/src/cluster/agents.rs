@@ -544,22 +544,24 @@ impl ClusteredAgents {
 
     /// The node running the agent as this node last heard, while its lease is live.
     pub fn live_owner(&self, agent: AgentId, now: DateTime<Utc>) -> Option<NodeId> {
-        self.with_state(|state| {
-            if state.owned.contains_key(&agent) {
-                return Some(self.node);
-            }
-            let lease = state.known.get(&agent)?;
-            lease.is_live(now).then_some(lease.node_id)
-        })
+        let (node, lease_ends) = self.owner_and_lease_end(agent)?;
+        lease_ends.is_none_or(|end| end > now).then_some(node)
     }
 
+    /// The node running the agent as this node last heard.
     fn owner_of(&self, agent: AgentId) -> Option<NodeId> {
+        self.owner_and_lease_end(agent).map(|(node, _)| node)
+    }
+
+    /// [`Self::owner_of`], with when that node's lease ends (`None`: this node, which keeps its
+    /// own leases renewed).
+    fn owner_and_lease_end(&self, agent: AgentId) -> Option<(NodeId, Option<DateTime<Utc>>)> {
         self.with_state(|state| {
             if state.owned.contains_key(&agent) {
-                Some(self.node)
-            } else {
-                state.known.get(&agent).map(|lease| lease.node_id)
+                return Some((self.node, None));
             }
+            let lease = state.known.get(&agent)?;
+            Some((lease.node_id, Some(lease.expires_at)))
         })
     }
 
