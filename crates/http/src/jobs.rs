@@ -331,6 +331,10 @@ fn millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+fn status_of(job: Option<Job>) -> Option<JobStatus> {
+    job.map(|job| job.status)
+}
+
 fn counters_of(record: &SharedRecord) -> StoreResult<Counters> {
     Counters::deserialize(&record.body).map_err(|err| corrupt("job counters", record.id, err))
 }
@@ -604,20 +608,19 @@ impl JobRegistry {
             .map(drop)
     }
 
+    /// Applies `outcome` unless the job is finished already; the job afterwards.
     async fn finish(
         &self,
         id: Uuid,
         now: i64,
         outcome: impl Fn() -> Outcome,
-    ) -> StoreResult<Option<JobStatus>> {
-        let job = self
-            .update(id, |job| {
-                if !job.status.is_finished() {
-                    outcome().apply(job, now);
-                }
-            })
-            .await?;
-        Ok(job.map(|job| job.status))
+    ) -> StoreResult<Option<Job>> {
+        self.update(id, |job| {
+            if !job.status.is_finished() {
+                outcome().apply(job, now);
+            }
+        })
+        .await
     }
 
     /// The agent answered at `now`. An answer after the expiry times the job out instead; a
@@ -628,6 +631,16 @@ impl JobRegistry {
         reply: JobReply,
         now: i64,
     ) -> StoreResult<Option<JobStatus>> {
+        Ok(status_of(self.complete_job(id, reply, now).await?))
+    }
+
+    /// [`JobRegistry::complete`], returning the whole job afterwards.
+    pub async fn complete_job(
+        &self,
+        id: Uuid,
+        reply: JobReply,
+        now: i64,
+    ) -> StoreResult<Option<Job>> {
         self.finish(id, now, || Outcome::Completed(reply.clone()))
             .await
     }
@@ -640,13 +653,13 @@ impl JobRegistry {
         now: i64,
     ) -> StoreResult<Option<JobStatus>> {
         let error = error.into();
-        self.finish(id, now, || Outcome::Failed(error.clone()))
-            .await
+        let job = self.finish(id, now, || Outcome::Failed(error.clone()));
+        Ok(status_of(job.await?))
     }
 
     /// The wait for the agent ended without an answer; a finished job does not change.
     pub async fn time_out(&self, id: Uuid, now: i64) -> StoreResult<Option<JobStatus>> {
-        self.finish(id, now, || Outcome::TimedOut).await
+        Ok(status_of(self.finish(id, now, || Outcome::TimedOut).await?))
     }
 
     /// A job as a poll sees it at `now` (an expired `processing` job is timed out first).

@@ -516,8 +516,8 @@ async fn with_stored_answer(state: &AppState, job: Job) -> StoreResult<Job> {
         return Ok(job);
     };
     let answered_at = answer.created_at;
-    state.jobs.complete(job.id, answer, answered_at).await?;
-    Ok(state.jobs.get(job.id, now_ms()).await?.unwrap_or(job))
+    let answered = state.jobs.complete_job(job.id, answer, answered_at).await?;
+    Ok(answered.unwrap_or(job))
 }
 
 #[cfg(test)]
