@@ -139,6 +139,20 @@ mod tests {
     }
 
     #[test]
+    fn an_advertised_url_must_be_an_http_url_with_a_host() {
+        use clap::Parser;
+        let parse = |url: &str| Cli::try_parse_from(["eliza-server", "--advertise-url", url]);
+        for bad in ["10.0.0.5:3000", "ftp://10.0.0.5", "http://", "nonsense"] {
+            let Err(err) = parse(bad) else {
+                panic!("{bad} was accepted");
+            };
+            assert!(err.to_string().contains("--advertise-url"), "{err}");
+        }
+        let good = parse("http://10.0.0.5:3000/").unwrap().advertise_url;
+        assert_eq!(good.as_deref(), Some("http://10.0.0.5:3000"));
+    }
+
+    #[test]
     fn a_cluster_bus_on_sqlite_or_an_unknown_bus_is_refused() {
         let on_sqlite = BusChoice::from_flag("postgres", SQLITE).unwrap_err();
         assert!(on_sqlite.contains("shared PostgreSQL"), "{on_sqlite}");

@@ -72,7 +72,7 @@ pub struct Cli {
     /// Where the other nodes of a cluster reach this node's HTTP API (e.g. http://10.0.0.5:3000),
     /// to forward requests that need one of its agents' runtime. Default: the bound address,
     /// unless it is a wildcard (0.0.0.0, ::), which other machines cannot dial.
-    #[arg(long, env = "ELIZA_ADVERTISE_URL")]
+    #[arg(long, env = "ELIZA_ADVERTISE_URL", value_parser = parse_advertise_url)]
     pub advertise_url: Option<String>,
 
     #[command(subcommand)]
@@ -284,6 +284,17 @@ fn parse_millis(
                 format!("{name}: expected a positive number of milliseconds, got {text:?}")
             }),
     }
+}
+
+/// `--advertise-url`: an `http://` or `https://` URL with a host, so a mistake is refused at
+/// start-up instead of turning every forwarded request into an error.
+fn parse_advertise_url(text: &str) -> Result<String, String> {
+    let url = actix_web::http::Uri::try_from(text).map_err(|err| format!("not a URL ({err})"))?;
+    let host = url.authority().map(|authority| authority.host());
+    if !matches!(url.scheme_str(), Some("http" | "https")) || host.is_none_or(str::is_empty) {
+        return Err("expected http://host:port or https://host:port".to_owned());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]

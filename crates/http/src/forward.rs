@@ -146,7 +146,8 @@ async fn send(
     request = request.header(FORWARDED_BY, from.to_string());
     let reply = match request.send().await {
         Ok(reply) => reply,
-        Err(err) if err.is_connect() => {
+        // No connection, or no request could even be built: nothing reached the owner.
+        Err(err) if err.is_connect() || err.is_builder() => {
             tracing::warn!(%err, target, "the agent's owner could not be reached; serving here");
             return Forwarded::NotSent;
         }
@@ -341,6 +342,12 @@ mod tests {
             forward_to(&base, NodeId::new_random()).await,
             Forwarded::NotSent
         ));
+    }
+
+    #[actix_web::test]
+    async fn an_address_that_is_no_url_leaves_the_request_here() {
+        let sent = forward_to("http://[not-a-host", NodeId::new_random()).await;
+        assert!(matches!(sent, Forwarded::NotSent));
     }
 
     #[actix_web::test]
