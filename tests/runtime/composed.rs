@@ -116,6 +116,9 @@ async fn the_message_handler_prompt_of_a_dm_turn_is_pinned() {
         )
         .await;
     harness.outbox.completions(1).await;
+    // History is ordered by millisecond, then by id: a question written in the reply's own
+    // millisecond could be listed before it. Let the clock move on so the order is the real one.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     harness
         .model
         .push_text(handler_answer("REPLY", "Lapsang souchong."));
